@@ -1,0 +1,147 @@
+"""The whole separation as a generator: STFT -> constraints -> NMF -> soft masks -> stems.
+
+``separate_steps`` yields ``Progress`` values (stage, fraction, iteration, cost) and returns a
+``SeparationResult``. Stems have the input's channel count and exact length; the residual stem
+is the mixture minus the group stems, so ``sum(stems) == mix`` up to float rounding.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Generator, Sequence
+
+import numpy as np
+
+from .constraints import RESIDUAL_GROUP, Component, build_constraints
+from .nmf import NMFStep, nmf_steps, scale_activations
+from .params import SeparationParams
+from .score import RESIDUAL_NAME, Note, NoteGroup
+from .spectral import STFTConfig, istft, magnitude_mono, stft_multi
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report from a running separation. ``fraction`` in [0, 1]."""
+
+    stage: str  # 'analyse' | 'factorise' | 'resynthesise' | 'done'
+    fraction: float
+    iteration: int | None = None
+    cost: float | None = None
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class Stem:
+    """One separated part: ``audio`` float32 (channels, n_samples) at the input's rate."""
+
+    name: str
+    group_id: int
+    audio: np.ndarray
+    note_count: int
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(np.mean(np.square(self.audio, dtype=np.float64)))) if self.audio.size else 0.0
+
+
+@dataclass
+class SeparationResult:
+    """Stems (groups in order, residual last), the factorisation and its costs."""
+
+    stems: list[Stem]
+    sample_rate: int
+    costs: list[float]
+    cfg: STFTConfig
+    params: SeparationParams
+    W: np.ndarray | None = None
+    H: np.ndarray | None = None
+    components: list[Component] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    converged: bool = False
+
+    def stem(self, name: str) -> Stem:
+        for s in self.stems:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def resolve_stft(sample_rate: int, params: SeparationParams) -> STFTConfig:
+    """The STFT configuration for a file at ``sample_rate`` given the parameters."""
+    if params.n_fft:
+        return STFTConfig(params.n_fft, params.hop_length or params.n_fft // 4)
+    cfg = STFTConfig.for_rate(sample_rate, window_s=params.window_s)
+    if params.hop_length:
+        cfg = STFTConfig(cfg.n_fft, params.hop_length)
+    return cfg
+
+
+def soft_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids: Sequence[int], *,
+               power: float) -> np.ndarray:
+    """Alpha-Wiener masks per group: (W_g H_g)^p / sum over all components' groups (W_c H_c)^p.
+
+    Returns float32 (len(group_ids), n_bins, n_frames); the residual group's share is what is
+    left (1 - sum), and bins that no component explains go entirely to the residual.
+    """
+    n_bins, n_frames = W.shape[0], H.shape[1]
+    models = []
+    for g in list(group_ids) + [RESIDUAL_GROUP]:
+        idx = np.flatnonzero(comp_groups == g)
+        Vg = W[:, idx] @ H[idx] if len(idx) else np.zeros((n_bins, n_frames), np.float32)
+        models.append(np.power(Vg, np.float32(power), dtype=np.float32))
+    total = np.sum(models, axis=0) + np.float32(1e-20)
+    return np.stack([m / total for m in models[:-1]]).astype(np.float32, copy=False)
+
+
+def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], groups: Sequence[NoteGroup],
+                   params: SeparationParams = SeparationParams(), *, rng: np.random.Generator | None = None
+                   ) -> Generator[Progress, None, SeparationResult]:
+    """Separate ``audio`` (float32, shape (channels, n_samples)) into one stem per group plus a residual.
+
+    Stereo is analysed on the channels' mean magnitude and every channel gets the same masks, so
+    the stems keep the stereo image. Groups without notes give silent stems.
+    """
+    t_start = time.perf_counter()
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    if audio.ndim != 2:
+        raise ValueError(f"audio must have shape (channels, n_samples), got {audio.shape}")
+    if sample_rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {sample_rate}")
+    rng = rng if rng is not None else np.random.default_rng(params.seed)
+    n = audio.shape[1]
+    cfg = resolve_stft(sample_rate, params)
+    yield Progress("analyse", 0.0, elapsed_s=time.perf_counter() - t_start)
+    X = stft_multi(audio, cfg)  # (channels, bins, frames)
+    V = magnitude_mono(X)
+    cons = build_constraints(notes, groups, n_frames=V.shape[1], sample_rate=sample_rate, cfg=cfg,
+                             params=params, rng=rng)
+    H0 = scale_activations(V, cons.W0, cons.H0)
+    yield Progress("analyse", 1.0, elapsed_s=time.perf_counter() - t_start)
+
+    gen = nmf_steps(V, cons.W0, H0, divergence=params.divergence, iterations=params.iterations, tol=params.tol)
+    total = max(params.iterations, 1)
+    try:
+        while True:
+            step: NMFStep = next(gen)
+            yield Progress("factorise", step.iteration / total, step.iteration, step.cost,
+                           time.perf_counter() - t_start)
+    except StopIteration as stop:
+        res = stop.value
+
+    group_ids = [g.id for g in groups]
+    masks = soft_masks(res.W, res.H, cons.component_groups(), group_ids, power=params.mask_power)
+    counts = {g: 0 for g in group_ids}
+    for note in notes:
+        counts[note.group_id] = counts.get(note.group_id, 0) + 1
+    stems: list[Stem] = []
+    for i, g in enumerate(groups):
+        y = np.stack([istft(X[c] * masks[i], cfg, length=n) for c in range(X.shape[0])])
+        stems.append(Stem(g.name, g.id, y, counts.get(g.id, 0)))
+        yield Progress("resynthesise", (i + 1) / (len(groups) + 1), elapsed_s=time.perf_counter() - t_start)
+    residual = audio - (np.sum([s.audio for s in stems], axis=0) if stems else 0.0)
+    stems.append(Stem(RESIDUAL_NAME, RESIDUAL_GROUP, residual.astype(np.float32), 0))
+    elapsed = time.perf_counter() - t_start
+    yield Progress("done", 1.0, elapsed_s=elapsed)
+    return SeparationResult(stems, sample_rate, res.costs, cfg, params, res.W, res.H, cons.components, elapsed,
+                            res.converged)

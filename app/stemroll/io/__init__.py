@@ -1,0 +1,5 @@
+"""Adapters to the outside world (files): audio, MIDI, projects, stem export. Qt-free."""
+
+from .errors import InputError
+
+__all__ = ["InputError"]

@@ -1,0 +1,185 @@
+"""MIDI files through mido -> ``Score``: tempo maps, several tracks and channels, FIFO note pairing.
+
+Channel 10 (drums) is kept out of the pitched model and counted in ``Score.dropped_drums``.
+Every failure becomes an ``InputError`` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from pathlib import Path
+
+import mido
+
+from ..core.score import Note, NoteGroup, Score
+from .errors import InputError
+
+DRUM_CHANNEL = 9  # channel 10 as musicians count
+MIN_NOTE_S = 0.05  # zero-length notes (grace notes written as on/off at one tick) get this length
+
+
+def _open(path: Path) -> mido.MidiFile:
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a MIDI file")
+    try:
+        return mido.MidiFile(str(path), clip=True)
+    except EOFError:
+        raise InputError(path, "the MIDI file is empty or cut short") from None
+    except mido.midifiles.meta.KeySignatureError as e:
+        raise InputError(path, f"has an invalid key signature ({e})") from None
+    except OSError as e:
+        msg = str(e)
+        if "MThd" in msg:
+            raise InputError(path, "is not a MIDI file (no MThd header)") from None
+        if "MTrk" in msg:
+            raise InputError(path, "is damaged: a track chunk is missing its MTrk header") from None
+        if "running status" in msg:
+            raise InputError(path, "is damaged: running status before any status byte") from None
+        raise InputError(path, f"is damaged ({msg})") from None
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise InputError(path, f"is damaged ({type(e).__name__}: {e})") from None
+
+
+def _tempo_map(mid: mido.MidiFile) -> list[tuple[int, int]]:
+    """[(tick, microseconds per beat)] from every track's set_tempo events, sorted."""
+    events = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "set_tempo":
+                events.append((tick, msg.tempo))
+    events.sort(key=lambda e: e[0])
+    if not events or events[0][0] > 0:
+        events.insert(0, (0, 500000))
+    return events
+
+
+class _TickClock:
+    """Converts absolute ticks to seconds through a tempo map."""
+
+    def __init__(self, tempo_map: list[tuple[int, int]], ticks_per_beat: int):
+        self.tpb = ticks_per_beat
+        self.points = []  # (tick, seconds at tick, tempo)
+        sec = 0.0
+        prev_tick, prev_tempo = 0, tempo_map[0][1]
+        for tick, tempo in tempo_map:
+            sec += (tick - prev_tick) * prev_tempo / 1e6 / self.tpb
+            self.points.append((tick, sec, tempo))
+            prev_tick, prev_tempo = tick, tempo
+
+    def seconds(self, tick: int) -> float:
+        lo = 0
+        for i, (t, _, _) in enumerate(self.points):
+            if t <= tick:
+                lo = i
+            else:
+                break
+        t, s, tempo = self.points[lo]
+        return s + (tick - t) * tempo / 1e6 / self.tpb
+
+
+def load_midi(path: str | Path) -> Score:
+    """Read a type 0 or type 1 MIDI file into a Score, one group per track holding notes."""
+    path = Path(path)
+    mid = _open(path)
+    if mid.type == 2:
+        raise InputError(path, "is a type 2 MIDI file (independent sequences), which Stemroll cannot place in time; save it as type 0 or 1")
+    if mid.ticks_per_beat <= 0:
+        raise InputError(path, "uses SMPTE time division, which is not supported; save it with ticks per beat")
+    clock = _TickClock(_tempo_map(mid), mid.ticks_per_beat)
+    notes: list[Note] = []
+    drums = 0
+    unmatched_off = 0
+    unclosed = 0
+    next_id = 0
+    try:
+        for ti, track in enumerate(mid.tracks):
+            name = ""
+            tick = 0
+            open_notes: dict[tuple[int, int], deque] = defaultdict(deque)
+            for msg in track:
+                tick += msg.time
+                if msg.type == "track_name" and not name:
+                    name = msg.name.strip()
+                elif msg.type == "note_on" and msg.velocity > 0:
+                    if msg.channel == DRUM_CHANNEL:
+                        drums += 1
+                        continue
+                    open_notes[(msg.channel, msg.note)].append((tick, msg.velocity))
+                elif msg.type in ("note_off", "note_on"):
+                    if msg.channel == DRUM_CHANNEL:
+                        continue
+                    q = open_notes.get((msg.channel, msg.note))
+                    if not q:
+                        unmatched_off += 1
+                        continue
+                    on_tick, vel = q.popleft()  # overlapping same-pitch notes pair first-in first-out
+                    notes.append(_note(next_id, clock, on_tick, tick, msg.note, vel, ti, msg.channel))
+                    next_id += 1
+            for (ch, pitch), q in open_notes.items():
+                for on_tick, vel in q:
+                    unclosed += 1
+                    notes.append(_note(next_id, clock, on_tick, max(tick, on_tick), pitch, vel, ti, ch))
+                    next_id += 1
+            notes = [n if n.track != ti else n.evolve(track_name=name) for n in notes]
+    except (TypeError, ValueError) as e:
+        raise InputError(path, f"is damaged ({type(e).__name__}: {e})") from None
+    warnings = []
+    if drums:
+        warnings.append(f"{drums} drum notes on channel 10 were left out of the pitched model")
+    if unclosed:
+        warnings.append(f"{unclosed} notes had no note-off and were ended at the end of their track")
+    if unmatched_off:
+        warnings.append(f"{unmatched_off} note-offs had no matching note-on and were ignored")
+    tracks = sorted({n.track for n in notes})
+    gid = {t: i for i, t in enumerate(tracks)}
+    groups = []
+    for t in tracks:
+        nm = next((n.track_name for n in notes if n.track == t and n.track_name), "") or f"track {t}"
+        groups.append(NoteGroup(gid[t], nm))
+    notes = [n.evolve(group_id=gid[n.track]) for n in notes]
+    return Score.from_notes(notes, groups, dropped_drums=drums, warnings=warnings)
+
+
+def _note(i: int, clock: _TickClock, on_tick: int, off_tick: int, pitch: int, vel: int, track: int, ch: int) -> Note:
+    on = clock.seconds(on_tick)
+    off = clock.seconds(off_tick)
+    if off <= on:
+        off = on + MIN_NOTE_S
+    return Note(i, pitch, on, off, vel, 0, track, ch)
+
+
+def save_midi(score: Score, path: str | Path, *, by_group: bool = True, tempo_us: int = 500000,
+              ticks_per_beat: int = 960) -> None:
+    """Write the score as a type-1 MIDI file, one track per group (or per source track), atomically."""
+    from .atomic import atomic_write
+
+    path = Path(path)
+    mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
+    meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=tempo_us, time=0)])
+    mid.tracks.append(meta)
+    if by_group:
+        buckets = [(g.name, score.notes_of(g.id)) for g in score.groups]
+    else:
+        tracks = sorted({n.track for n in score.notes})
+        buckets = [(next((n.track_name for n in score.notes if n.track == t), f"track {t}"),
+                    tuple(n for n in score.notes if n.track == t)) for t in tracks]
+    to_ticks = lambda s: int(round(s * 1e6 / tempo_us * ticks_per_beat))  # noqa: E731
+    for k, (name, notes) in enumerate(buckets):
+        events = []
+        for n in notes:
+            ch = n.channel if by_group is False else (k % 15 if k % 15 < 9 else k % 15 + 1)
+            events.append((to_ticks(n.onset_s), 1, mido.Message("note_on", note=n.pitch, velocity=max(1, min(127, n.velocity)), channel=ch)))
+            events.append((to_ticks(n.offset_s), 0, mido.Message("note_off", note=n.pitch, velocity=0, channel=ch)))
+        events.sort(key=lambda e: (e[0], e[1]))
+        track = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0)])
+        last = 0
+        for tick, _, msg in events:
+            track.append(msg.copy(time=tick - last))
+            last = tick
+        mid.tracks.append(track)
+    with atomic_write(path) as tmp:
+        mid.save(str(tmp))
