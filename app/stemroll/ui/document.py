@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from ..core.params import SeparationParams
 from ..core.score import Score
 from ..core.separation import SeparationResult
 
 # Okabe-Ito, a colour-blind-safe palette (black left out: it is the background's opposite).
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
+RESIDUAL_COLOUR = "#7f7f7f"
 
 
 class _EditCommand(QUndoCommand):
@@ -39,36 +40,132 @@ class _EditCommand(QUndoCommand):
 
 
 class Document(QObject):
-    """Holds what is open. Signals: score_changed, audio_changed, result_changed, dirty_changed(bool)."""
+    """Holds what is open.
+
+    Signals: ``score_changed()``, ``audio_changed()``, ``display_changed()``, ``result_changed()``,
+    ``dirty_changed(bool)``, ``current_group_changed(int)``, ``params_changed()``,
+    ``paths_changed()`` (project / audio / MIDI file names, for the title bar).
+    """
 
     score_changed = Signal()
     audio_changed = Signal()
+    display_changed = Signal()
     result_changed = Signal()
     dirty_changed = Signal(bool)
+    current_group_changed = Signal(int)
+    params_changed = Signal()
+    paths_changed = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.score = Score.from_notes([])
         self.audio = None  # stemroll.io.audio.Audio | None
+        self.display = None  # stemroll.core.display.DisplaySpectrogram | None
         self.audio_path: Path | None = None
         self.midi_path: Path | None = None
         self.project_path: Path | None = None
+        self.params = SeparationParams()
         self.result: SeparationResult | None = None
         self.result_revision: int | None = None  # score revision the result was computed from
-        self.spectrogram_db: np.ndarray | None = None  # float32 (n_bins, n_frames)
+        self.current_group_id: int = 0
+        self._changed_outside_undo = False
+        self._dirty = False
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._update_dirty)
 
+    # ---- edits ---------------------------------------------------------------------------
     def push_edit(self, edit) -> None:
         """Apply an edit value through the undo stack (one gesture = one call)."""
         self.undo_stack.push(_EditCommand(self, edit))
 
+    # ---- replacing what is open -------------------------------------------------------------
+    def set_score(self, score: Score, *, midi_path: Path | None = None) -> None:
+        """Replace the score (a new file): clears the undo history and the result."""
+        self.undo_stack.clear()
+        self.score = score
+        self.midi_path = Path(midi_path) if midi_path else None
+        ids = [g.id for g in score.groups]
+        self.set_current_group(ids[0] if ids else 0)
+        self.set_result(None)
+        self.score_changed.emit()
+        self.paths_changed.emit()
+
+    def set_audio(self, audio, display=None) -> None:
+        """Replace the recording (``stemroll.io.audio.Audio``) and its display spectrogram."""
+        self.audio = audio
+        self.audio_path = Path(audio.path) if audio is not None and audio.path else None
+        self.set_result(None)
+        self.audio_changed.emit()
+        self.set_display(display)
+        self.paths_changed.emit()
+
+    def set_display(self, display) -> None:
+        self.display = display
+        self.display_changed.emit()
+
+    def set_result(self, result: SeparationResult | None, *, revision: int | None = None) -> None:
+        """Store a separation computed from the score at ``revision``."""
+        if result is None and self.result is None:
+            return
+        self.result = result
+        self.result_revision = revision if result is not None else None
+        self.result_changed.emit()
+
+    def set_params(self, params: SeparationParams) -> None:
+        if params != self.params:
+            self.params = params
+            self.mark_changed()
+            self.params_changed.emit()
+
+    def set_current_group(self, group_id: int) -> None:
+        if group_id != self.current_group_id:
+            self.current_group_id = group_id
+            self.current_group_changed.emit(group_id)
+
+    def set_project_path(self, path: Path | None) -> None:
+        self.project_path = Path(path) if path else None
+        self.paths_changed.emit()
+
+    # ---- unsaved changes -------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        """True when there are changes that a project save would keep."""
+        return self._dirty
+
+    def mark_changed(self) -> None:
+        """Record a change that is not an undoable edit (parameters, a newly opened file)."""
+        self._changed_outside_undo = True
+        self._update_dirty()
+
+    def mark_saved(self) -> None:
+        self._changed_outside_undo = False
+        self.undo_stack.setClean()
+        self._update_dirty()
+
+    def _update_dirty(self, *_args) -> None:
+        dirty = self._changed_outside_undo or not self.undo_stack.isClean()
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+    # ---- views' helpers -----------------------------------------------------------------------
     def group_colour(self, group_id: int) -> str:
-        """Colour of a group: by its position among the score's groups."""
+        """Colour of a group: by its position among the score's groups; grey for the residual."""
+        if group_id < 0:
+            return RESIDUAL_COLOUR
         ids = [g.id for g in self.score.groups]
         i = ids.index(group_id) if group_id in ids else group_id
         return PALETTE[i % len(PALETTE)]
 
     @property
     def result_is_stale(self) -> bool:
+        """The score was edited after the shown separation was computed."""
         return self.result is not None and self.result_revision != self.score.revision
+
+    @property
+    def title(self) -> str:
+        """What the title bar names: the project, else the recording, else the MIDI file."""
+        for p in (self.project_path, self.audio_path, self.midi_path):
+            if p is not None:
+                return p.name
+        return "untitled"
