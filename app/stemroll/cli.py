@@ -1,0 +1,359 @@
+"""The headless command line: every engine feature without a window.
+
+    stemroll separate AUDIO SCORE.mid --out DIR [options]
+    stemroll align AUDIO SCORE.mid --out ALIGNED.mid
+    stemroll demo --out DIR
+    stemroll info FILE...
+
+Errors print one line, ``stemroll: error: <file>: <problem>``, and exit with status 1
+(2 for a command-line mistake, 130 when interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Literal, Sequence, get_args, get_origin, get_type_hints
+
+from . import __version__
+
+SUBCOMMANDS = ("separate", "align", "demo", "info")
+
+# Options a musician reaches for, with their help in plain words; every SeparationParams field gets one.
+_PARAM_HELP = {
+    "window_s": "analysis window in seconds when --n-fft is 0 (longer: sharper pitch, blurrier attacks)",
+    "n_fft": "analysis window in samples (0: from --window-s at the file's rate)",
+    "hop_length": "samples between analysis frames (0: a quarter window)",
+    "n_harmonics": "partials per note template",
+    "tolerance_cents": "how far (cents) a partial may sit from its ideal pitch",
+    "onset_tolerance_s": "how early (s) a note may start compared with the score",
+    "offset_tolerance_s": "how late (s) a note may ring on after its written end",
+    "onset_templates": "model note attacks with a broadband component",
+    "onset_window_s": "length (s) of the attack component after each onset",
+    "divergence": "fit measure: kl (Kullback-Leibler, default) or euclidean",
+    "iterations": "maximum number of NMF updates",
+    "tol": "stop when the cost changes by less than this fraction",
+    "residual_components": "free components that collect what the score does not explain",
+    "mask_power": "soft-mask exponent (2 = Wiener; higher = harder separation, more artefacts)",
+    "engine": "nmf (default) or nae (nonnegative autoencoder)",
+    "seed": "random seed (results are reproducible for one seed)",
+}
+
+
+class CLIError(Exception):
+    """A one-line error for the user."""
+
+
+def _bool(text: str) -> bool:
+    t = text.strip().lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, got '{text}'")
+
+
+def _add_param_options(p: argparse.ArgumentParser) -> None:
+    from .core.params import SeparationParams
+
+    g = p.add_argument_group("engine settings (defaults chosen by measurement)")
+    defaults = SeparationParams()
+    hints = get_type_hints(SeparationParams)
+    for f in dataclasses.fields(SeparationParams):
+        default = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        help_ = _PARAM_HELP.get(f.name, f.name.replace("_", " ")) + f" (default: {default})"
+        choices = get_args(hints[f.name]) if get_origin(hints[f.name]) is Literal else None
+        if isinstance(default, bool):
+            g.add_argument(flag, dest=f.name, type=_bool, metavar="yes|no", default=None, help=help_)
+        elif choices:
+            g.add_argument(flag, dest=f.name, choices=choices, default=None, help=help_)
+        else:
+            g.add_argument(flag, dest=f.name, type=type(default), default=None, help=help_)
+
+
+def _params_from(args: argparse.Namespace):
+    from .core.params import SeparationParams
+
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(SeparationParams)
+             if getattr(args, f.name, None) is not None}
+    try:
+        return dataclasses.replace(SeparationParams(), **given)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stemroll", description="Score-informed source separation: split a recording "
+                                "into stems, one per group of notes in its MIDI score. Without a sub-command, "
+                                "`python -m stemroll` opens the editor.")
+    p.add_argument("--version", action="version", version=f"stemroll {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("separate", help="separate a recording into stems using its MIDI score",
+                       description="Separate AUDIO into one stem per note group of SCORE, plus a residual stem. "
+                                   "The stems have the recording's sample rate, channels and length and add up to it.")
+    s.add_argument("audio", type=Path, help="recording: WAV, FLAC, OGG or MP3")
+    s.add_argument("score", type=Path, help="MIDI score (type 0 or 1)")
+    s.add_argument("--out", type=Path, required=True, help="folder for the stems")
+    s.add_argument("--groups", default="tracks", help="tracks (default), channels, or split=PITCH (e.g. split=60 or "
+                                                       "split=C4: left hand below, right hand from there up)")
+    s.add_argument("--align", action="store_true", help="align the score to the recording before separating")
+    _add_export_options(s)
+    _add_param_options(s)
+
+    a = sub.add_parser("align", help="align a MIDI score's timing to a recording",
+                       description="Write SCORE's notes with times that follow the recording: same tracks, same "
+                                   "order, same pitches.")
+    a.add_argument("audio", type=Path)
+    a.add_argument("score", type=Path)
+    a.add_argument("--out", type=Path, required=True, help="aligned MIDI file to write")
+    a.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    a.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    d = sub.add_parser("demo", help="separate the bundled demo piece (two hands of a piano piece)")
+    d.add_argument("--out", type=Path, required=True, help="folder for the stems")
+    _add_export_options(d)
+
+    i = sub.add_parser("info", help="describe audio and MIDI files as Stemroll reads them")
+    i.add_argument("files", type=Path, nargs="+")
+    return p
+
+
+def _add_export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", dest="fmt", choices=("wav", "flac"), default="wav", help="file format (default wav)")
+    p.add_argument("--bits", choices=("16", "24", "32f"), default="24",
+                   help="bit depth: 16, 24 (default) or 32f (32-bit float, WAV only)")
+    p.add_argument("--force", action="store_true", help="overwrite existing stem files")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (for scripts)")
+    p.add_argument("--midi", type=_bool, default=True, metavar="yes|no",
+                   help="also write the groups as a MIDI file, one track per group (default yes)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    from .io.errors import InputError
+
+    try:
+        return {"separate": cmd_separate, "align": cmd_align, "demo": cmd_demo, "info": cmd_info}[args.command](args)
+    except (InputError, CLIError, ValueError) as e:
+        print(f"stemroll: error: {e}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("stemroll: error: not enough memory for this file", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstemroll: cancelled; nothing was written", file=sys.stderr)
+        return 130
+
+
+class _Progress:
+    """A one-line progress display on a terminal (stderr); silent when piped or --quiet."""
+
+    def __init__(self, quiet: bool):
+        self.live = not quiet and sys.stderr.isatty()
+        self.quiet = quiet
+        self._last = 0.0
+
+    def show(self, text: str, *, force: bool = False) -> None:
+        if not self.live:
+            return
+        now = time.monotonic()
+        if force or now - self._last > 0.05:
+            sys.stderr.write("\r\x1b[2K" + text)
+            sys.stderr.flush()
+            self._last = now
+
+    def done(self) -> None:
+        if self.live:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text)
+
+
+def _load_inputs(audio_path: Path, score_path: Path):
+    from .io.audio import load_audio
+    from .io.midi import load_midi
+
+    audio = load_audio(audio_path)
+    score = load_midi(score_path)
+    return audio, score
+
+
+def _clip_to_audio(score, duration_s: float, report: _Progress):
+    from .core.score import Score
+
+    kept, clipped, dropped = [], 0, 0
+    for n in score.notes:
+        if n.onset_s >= duration_s:
+            dropped += 1
+        elif n.offset_s > duration_s:
+            clipped += 1
+            kept.append(n.evolve(offset_s=duration_s))
+        else:
+            kept.append(n)
+    if dropped or clipped:
+        report.say(f"note: {dropped} notes start after the recording ends and were left out; {clipped} were cut at "
+                   f"its end ({duration_s:.2f} s)")
+    return Score.from_notes(kept, score.groups, dropped_drums=score.dropped_drums, warnings=list(score.warnings))
+
+
+def run_separation(audio, score, params, report: _Progress):
+    """Drive the engine with a progress line; returns the SeparationResult."""
+    from .core.separation import separate_steps
+
+    gen = separate_steps(audio.samples, audio.sample_rate, score.notes, score.groups, params)
+    try:
+        while True:
+            p = next(gen)
+            if p.stage == "factorise":
+                report.show(f"separating: iteration {p.iteration + 1}/{params.iterations}  cost {p.cost:.6g}  "
+                            f"{p.elapsed_s:.1f} s")
+            else:
+                report.show(f"{p.stage}: {p.fraction * 100:.0f} %  {p.elapsed_s:.1f} s")
+    except StopIteration as stop:
+        report.done()
+        return stop.value
+
+
+def _align(audio, score, report: _Progress):
+    try:
+        from .core.alignment import align_steps
+    except ImportError:
+        raise CLIError("score alignment is not available in this version") from None
+    from .core.score import Score
+
+    gen = align_steps(audio.mono(), audio.sample_rate, score.notes)
+    try:
+        while True:
+            stage, frac = next(gen)
+            report.show(f"aligning: {stage} {frac * 100:.0f} %")
+    except StopIteration as stop:
+        report.done()
+        result = stop.value
+    low = int((result.confidence < 0.5).sum())
+    if low:
+        report.say(f"note: alignment is doubtful for {low} of {len(result.notes)} notes; check them in the editor")
+    return Score.from_notes(result.notes, score.groups, dropped_drums=score.dropped_drums,
+                            warnings=list(score.warnings)), result
+
+
+def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: str, params, align: bool, fmt: str,
+                   bits: str, force: bool, midi: bool, report: _Progress) -> int:
+    from .core.grouping import apply_grouping
+    from .io.export import export_stems, stem_sum_error_db
+
+    audio, score = _load_inputs(audio_path, score_path)
+    for w in score.warnings:
+        report.say(f"note: {score_path.name}: {w}")
+    if not len(score):
+        raise CLIError(f"{score_path.name}: the score holds no pitched notes, so there is nothing to separate by")
+    if align:
+        score, _ = _align(audio, score, report)
+    score = _clip_to_audio(apply_grouping(score, grouping), audio.duration_s, report)
+    report.say(f"{audio_path.name}: {audio.duration_s:.1f} s, {audio.sample_rate} Hz, {audio.channels} channel(s); "
+               f"{len(score)} notes in {len(score.groups)} groups: " + ", ".join(g.name for g in score.groups))
+    result = run_separation(audio, score, params, report)
+    for u in getattr(result, "unisons", None) or []:
+        report.say(f"note: unison between groups at {u}")
+    written = export_stems(result, out, song=audio_path.stem, fmt=fmt, bits=bits, force=force,
+                           score=score if midi else None)
+    for w in written.warnings:
+        report.say(f"warning: {w}")
+    null_db = stem_sum_error_db([s.audio for s in result.stems], audio.samples)
+    for s in result.stems:
+        report.say(f"  {s.name:<20} {s.note_count:5d} notes  RMS {20 * _log10(s.rms):6.1f} dBFS")
+    report.say(f"wrote {len(written.files)} files to {out} in {result.elapsed_s:.1f} s "
+               f"({len(result.costs)} cost points; null test: stems add up to the mix within {null_db:.0f} dBFS)")
+    return 0
+
+
+def _log10(x: float) -> float:
+    import math
+
+    return math.log10(max(x, 1e-12))
+
+
+def cmd_separate(args) -> int:
+    report = _Progress(args.quiet)
+    params = _params_from(args)
+    return separate_files(args.audio, args.score, args.out, grouping=args.groups, params=params, align=args.align,
+                          fmt=args.fmt, bits=args.bits, force=args.force, midi=args.midi, report=report)
+
+
+def demo_paths() -> tuple[Path, Path]:
+    from . import resources_dir
+
+    d = resources_dir() / "demo"
+    audio = next((p for p in sorted(d.glob("demo.*")) if p.suffix.lower() in (".flac", ".wav", ".ogg", ".mp3")), None)
+    midi = d / "demo.mid"
+    if audio is None or not midi.exists():
+        raise CLIError(f"the bundled demo is missing from {d}; reinstall Stemroll")
+    return audio, midi
+
+
+def cmd_demo(args) -> int:
+    from .core.params import SeparationParams
+
+    report = _Progress(args.quiet)
+    audio, midi = demo_paths()
+    rc = separate_files(audio, midi, args.out, grouping="tracks", params=SeparationParams(), align=False,
+                        fmt=args.fmt, bits=args.bits, force=args.force, midi=args.midi, report=report)
+    report.say(f"the demo's stems are in {args.out.resolve()}")
+    return rc
+
+
+def cmd_align(args) -> int:
+    from .io.midi import save_retimed_midi
+
+    report = _Progress(args.quiet)
+    if args.out.exists() and not args.force:
+        raise CLIError(f"{args.out.name}: already exists; use --force to overwrite")
+    audio, score = _load_inputs(args.audio, args.score)
+    if not len(score):
+        raise CLIError(f"{args.score.name}: the score holds no pitched notes, so there is nothing to align")
+    aligned, result = _align(audio, score, report)
+    save_retimed_midi(args.score, aligned.notes, args.out)
+    shift = [a.onset_s - b.onset_s for a, b in zip(sorted(aligned.notes, key=lambda n: n.id),
+                                                   sorted(score.notes, key=lambda n: n.id))]
+    report.say(f"wrote {args.out}: {len(aligned)} notes aligned to {args.audio.name} "
+               f"(onsets moved by {min(shift):+.2f} to {max(shift):+.2f} s)")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .io.audio import probe
+    from .io.errors import InputError
+    from .io.midi import load_midi
+
+    status = 0
+    for f in args.files:
+        try:
+            if f.suffix.lower() in (".mid", ".midi", ".kar"):
+                s = load_midi(f)
+                print(f"{f.name}: MIDI, {len(s)} notes, {s.end_s:.2f} s, groups: "
+                      + ", ".join(f"{g.name} ({c})" for g, c in zip(s.groups, s.group_counts().values())))
+                for w in s.warnings:
+                    print(f"  note: {w}")
+            else:
+                i = probe(f)
+                print(f"{f.name}: {i.format} {i.subtype}, {i.samplerate} Hz, {i.channels} channel(s), "
+                      f"{i.duration:.2f} s")
+        except InputError as e:
+            print(f"stemroll: error: {e}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
