@@ -3,10 +3,10 @@
 import sys
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from .cli import SUBCOMMANDS, main as cli_main
 
-    args = sys.argv[1:]
+    args = sys.argv[1:] if argv is None else list(argv)
     if args and (args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version")):
         return cli_main(args)
     from .ui.app import main as gui_main
