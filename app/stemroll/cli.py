@@ -190,10 +190,15 @@ def _load_inputs(audio_path: Path, score_path: Path):
     return audio, score
 
 
-def _clip_to_audio(score, duration_s: float, report: _Progress):
+def _clip_to_audio(score, duration_s: float, sample_rate: int, report: _Progress):
     from .core.score import Score
+    from .core.units import midi_to_hz, note_name
 
     kept, clipped, dropped = [], 0, 0
+    too_high = sorted({n.pitch for n in score.notes if midi_to_hz(n.pitch) >= sample_rate / 2})
+    if too_high:
+        report.say(f"note: {sum(n.pitch in too_high for n in score.notes)} notes ({', '.join(map(note_name, too_high))}) "
+                   f"lie above the highest frequency a {sample_rate} Hz recording holds; they cannot be separated")
     for n in score.notes:
         if n.onset_s >= duration_s:
             dropped += 1
@@ -257,10 +262,10 @@ def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: s
     for w in score.warnings:
         report.say(f"note: {score_path.name}: {w}")
     if not len(score):
-        raise CLIError(f"{score_path.name}: the score holds no pitched notes, so there is nothing to separate by")
-    if align:
+        report.say(f"note: {score_path.name} holds no pitched notes: everything goes to the residual stem")
+    if align and len(score):
         score, _ = _align(audio, score, report)
-    score = _clip_to_audio(apply_grouping(score, grouping), audio.duration_s, report)
+    score = _clip_to_audio(apply_grouping(score, grouping), audio.duration_s, audio.sample_rate, report)
     report.say(f"{audio_path.name}: {audio.duration_s:.1f} s, {audio.sample_rate} Hz, {audio.channels} channel(s); "
                f"{len(score)} notes in {len(score.groups)} groups: " + ", ".join(g.name for g in score.groups))
     result = run_separation(audio, score, params, report)
