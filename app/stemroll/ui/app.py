@@ -1,0 +1,88 @@
+"""``stemroll-gui`` / ``python -m stemroll``: start the editor.
+
+    stemroll-gui [FILES...] [--demo]
+
+FILES are a recording and/or its MIDI file, or a ``.stemroll`` project. With nothing given, the
+bundled demo opens on the very first start (and with ``--demo`` at any time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from .. import __version__, resources_dir
+from .document import PALETTE
+
+FIRST_START_KEY = "first_start_done"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="stemroll-gui", description="Stemroll: paint a score's notes into groups "
+                                "and separate the recording into one stem per group.")
+    p.add_argument("files", nargs="*", help="a recording and/or its MIDI file, or a .stemroll project")
+    p.add_argument("--demo", action="store_true", help="open the bundled demo piece")
+    p.add_argument("--version", action="version", version=f"Stemroll {__version__}")
+    return p.parse_args(argv)
+
+
+def app_icon() -> QIcon:
+    """The application icon: the bundled file when there is one, else a drawn piano-roll."""
+    icons = resources_dir() / "icons"
+    for name in ("stemroll.svg", "stemroll.png", "stemroll-256.png"):
+        if (icons / name).exists():
+            return QIcon(str(icons / name))
+    icon = QIcon()
+    for size in (16, 32, 64, 128, 256):
+        pix = QPixmap(size, size)
+        pix.fill(Qt.transparent)
+        p = QPainter(pix)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.setPen(Qt.NoPen)
+        p.setBrush(QColor("#1d2330"))
+        p.drawRoundedRect(QRectF(0, 0, size, size), size * 0.18, size * 0.18)
+        bars = ((0.12, 0.22, 0.42), (0.40, 0.40, 0.48), (0.20, 0.58, 0.36), (0.55, 0.74, 0.33))
+        for i, (x, y, w) in enumerate(bars):
+            p.setBrush(QColor(PALETTE[i % len(PALETTE)]))
+            p.drawRoundedRect(QRectF(x * size, y * size, w * size, size * 0.1), size * 0.03, size * 0.03)
+        p.end()
+        icon.addPixmap(pix)
+    return icon
+
+
+def build_window(args: argparse.Namespace, settings: QSettings | None = None):
+    """The main window with the requested files (or the demo) starting to open."""
+    from .main_window import MainWindow
+
+    settings = settings if settings is not None else QSettings()
+    win = MainWindow(settings)
+    win.setWindowIcon(app_icon())
+    first = not settings.value(FIRST_START_KEY, False, type=bool)
+    settings.setValue(FIRST_START_KEY, True)
+    if args.files:
+        win.open_paths(args.files)
+    elif args.demo or first:
+        win.open_demo()
+    return win
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "stemroll"])
+    app.setOrganizationName("Stemroll")
+    app.setApplicationName("Stemroll")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("stemroll")
+    app.setWindowIcon(app_icon())
+    win = build_window(args)
+    win.show()
+    QTimer.singleShot(0, win.canvas.setFocus)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The editor's background jobs as plain generators (Qt-free), run by ``ui.workers.BackgroundTask``.
+
+Each yields ``stemroll.core.separation.Progress`` values and returns its result, so loading and
+separating share one worker, one progress bar and one cancel path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generator
+
+import numpy as np
+
+from ..core.params import SeparationParams
+from ..core.score import Note, NoteGroup, Score
+from ..core.separation import Progress, SeparationResult, separate_steps
+from ..core.spectral import STFTConfig, magnitude_mono, stft
+
+DISPLAY_WINDOW_S = 0.046  # display spectrogram: ~2048 samples at 44.1 kHz
+DISPLAY_OVERLAP = 4
+
+
+@dataclass
+class Loaded:
+    """What a load job produced: ``audio`` (stemroll.io.audio.Audio) and its display spectrogram,
+    and/or a ``score`` read from ``midi_path``. Fields are None for what was not asked."""
+
+    audio: object | None = None
+    display: object | None = None
+    score: Score | None = None
+    audio_path: Path | None = None
+    midi_path: Path | None = None
+
+
+def display_spectrogram(samples: np.ndarray, sample_rate: int):
+    """The log-frequency display of ``samples`` (float32 (channels, n)) on the MIDI-pitch axis."""
+    from ..core.display import log_frequency_spectrogram
+
+    cfg = STFTConfig.for_rate(sample_rate, window_s=DISPLAY_WINDOW_S, overlap=DISPLAY_OVERLAP)
+    mono = np.asarray(samples, dtype=np.float32).mean(axis=0)
+    V = magnitude_mono(stft(mono, cfg)[None])
+    return log_frequency_spectrogram(V, sample_rate=sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+
+
+def load_steps(*, audio_path: Path | None = None, midi_path: Path | None = None
+               ) -> Generator[Progress, None, Loaded]:
+    """Read the audio (and analyse it for display) and/or the MIDI file.
+
+    Raises ``stemroll.io.errors.InputError`` naming the file that could not be read.
+    """
+    from ..io.audio import load_audio
+    from ..io.midi import load_midi
+
+    t0 = time.perf_counter()
+    out = Loaded(audio_path=audio_path, midi_path=midi_path)
+    if midi_path is not None:
+        yield Progress("read MIDI", 0.0, elapsed_s=time.perf_counter() - t0)
+        out.score = load_midi(midi_path)
+    if audio_path is not None:
+        yield Progress("read audio", 0.1, elapsed_s=time.perf_counter() - t0)
+        out.audio = load_audio(audio_path)
+        yield Progress("analyse", 0.5, elapsed_s=time.perf_counter() - t0)
+        out.display = display_spectrogram(out.audio.samples, out.audio.sample_rate)
+    yield Progress("done", 1.0, elapsed_s=time.perf_counter() - t0)
+    return out
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Read-only inputs of one separation: taken in the GUI thread, used in the worker."""
+
+    samples: np.ndarray  # float32 (channels, n_samples), never written
+    sample_rate: int
+    notes: tuple[Note, ...]
+    groups: tuple[NoteGroup, ...]
+    params: SeparationParams
+    revision: int  # the score revision the notes come from
+
+
+def take_snapshot(audio, score: Score, params: SeparationParams) -> Snapshot:
+    samples = audio.samples.view()
+    samples.flags.writeable = False
+    return Snapshot(samples, int(audio.sample_rate), score.notes, score.groups, params, score.revision)
+
+
+def separation_steps(snap: Snapshot) -> Generator[Progress, None, SeparationResult]:
+    """The core's separation on a snapshot (the live score may change meanwhile)."""
+    return separate_steps(snap.samples, snap.sample_rate, snap.notes, snap.groups, snap.params)
+
