@@ -67,6 +67,7 @@ class Document(QObject):
         self.params = SeparationParams()
         self.result: SeparationResult | None = None
         self.result_revision: int | None = None  # score revision the result was computed from
+        self._result_source: tuple | None = None  # (notes, groups) the result was computed from
         self.current_group_id: int = 0
         self._changed_outside_undo = False
         self._dirty = False
@@ -103,12 +104,15 @@ class Document(QObject):
         self.display = display
         self.display_changed.emit()
 
-    def set_result(self, result: SeparationResult | None, *, revision: int | None = None) -> None:
-        """Store a separation computed from the score at ``revision``."""
+    def set_result(self, result: SeparationResult | None, *, revision: int | None = None,
+                   source: tuple | None = None) -> None:
+        """Store a separation computed from the score at ``revision``; ``source`` = (notes, groups)
+        it was computed from, so that undoing back to them makes the result current again."""
         if result is None and self.result is None:
             return
         self.result = result
         self.result_revision = revision if result is not None else None
+        self._result_source = source if result is not None else None
         self.result_changed.emit()
 
     def set_params(self, params: SeparationParams) -> None:
@@ -159,8 +163,12 @@ class Document(QObject):
 
     @property
     def result_is_stale(self) -> bool:
-        """The score was edited after the shown separation was computed."""
-        return self.result is not None and self.result_revision != self.score.revision
+        """The notes or groups differ from those the shown separation was computed from."""
+        if self.result is None or self.result_revision == self.score.revision:
+            return False
+        if self._result_source is None:
+            return True
+        return self._result_source != (self.score.notes, self.score.groups)
 
     @property
     def title(self) -> str:

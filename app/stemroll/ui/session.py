@@ -220,7 +220,7 @@ class Session(QObject):
             self.error.emit("Separate: the score has no notes; import the MIDI file or draw notes first")
             return False
         snap = take_snapshot(doc.audio, doc.score, doc.params)
-        self.separation.start(lambda: separation_steps(snap), tag=snap.revision)
+        self.separation.start(lambda: separation_steps(snap), tag=snap)
         self.separation_started.emit(snap.params.iterations)
         self.status.emit(f"Separating {len(snap.notes)} notes into {len(snap.groups)} groups…")
         return True
@@ -233,8 +233,8 @@ class Session(QObject):
 
     @Slot(object)
     def _on_separated(self, result) -> None:
-        revision = self.separation.tag
-        self.doc.set_result(result, revision=revision)
+        snap = self.separation.tag
+        self.doc.set_result(result, revision=snap.revision, source=(snap.notes, snap.groups))
         stale = " The notes changed meanwhile: the stems are out of date." if self.doc.result_is_stale else ""
         msg = f"Done in {result.elapsed_s:.1f} s: {len(result.stems)} stems.{stale}"
         self.separation_ended.emit(msg)

@@ -17,7 +17,11 @@ FRESH_COLOUR = "#009E73"
 
 
 class CostPlot(pg.PlotWidget):
-    """The model's misfit per pass (lower is better), on a log axis, updated as the engine runs."""
+    """The model's misfit per pass in dB relative to the first pass (lower is better), live.
+
+    The axes' ranges change only in whole 5 dB steps and at the start of a run, so a live update
+    repaints the curve and not the axes (keeps the window responsive while the engine runs).
+    """
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent, background=None)
@@ -25,20 +29,49 @@ class CostPlot(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.setLogMode(y=True)
+        self.enableAutoRange(False)
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("bottom", "pass")
-        self.setLabel("left", "misfit")
-        self.curve = self.plot([], [], pen=pg.mkPen("#56B4E9", width=2), symbol="o", symbolSize=4,
-                               symbolBrush="#56B4E9", symbolPen=None)
-        self.setToolTip("How far the model is from the recording after each pass; the curve flattens "
-                        "when more passes would not help")
+        self.setLabel("left", "misfit (dB)")
+        self.curve = self.plot([], [], pen=pg.mkPen("#56B4E9", width=2), skipFiniteCheck=True)
+        self.setToolTip("How far the model is from the recording after each pass, in dB below the first "
+                        "pass; the curve flattens when more passes would not help")
         self._costs: list[float] = []
+        self._x_max = 10
+        self._y_min = -5.0
+        self._apply_range()
+
+    def start(self, passes: int) -> None:
+        """Clear the plot for a run of at most ``passes`` passes."""
+        self._x_max = max(int(passes), 1)
+        self._y_min = -5.0
+        self.set_costs([])
+        self._apply_range()
 
     def set_costs(self, costs) -> None:
         self._costs = [float(c) for c in costs]
-        y = np.maximum(np.asarray(self._costs, dtype=float), 1e-12)
-        self.curve.setData(np.arange(len(y)), y)
+        if not self._costs:
+            self.curve.setData([], [])
+            return
+        c = np.maximum(np.asarray(self._costs, dtype=float), 1e-30)
+        y = 10.0 * np.log10(c / c[0])
+        x_max, y_min = self._x_max, self._y_min
+        if len(c) - 1 > x_max:
+            x_max = len(c) - 1
+        if y.min() < y_min + 0.5:
+            y_min = 5.0 * np.floor((y.min() - 0.5) / 5.0)
+        if (x_max, y_min) != (self._x_max, self._y_min):
+            self._x_max, self._y_min = x_max, y_min
+            self._apply_range()
+        self.curve.setData(np.arange(len(y), dtype=float), y)
+
+    def finish(self) -> None:
+        """Fit the x axis to the passes actually made."""
+        self._x_max = max(len(self._costs) - 1, 1)
+        self._apply_range()
+
+    def _apply_range(self) -> None:
+        self.setRange(xRange=(0, self._x_max), yRange=(self._y_min, 0.5), padding=0.02)
 
     def costs(self) -> list[float]:
         return list(self._costs)
@@ -94,7 +127,7 @@ class RunPanel(QWidget):
     def run_started(self, iterations: int) -> None:
         self._running = True
         self._iterations = max(iterations, 1)
-        self.plot.set_costs([])
+        self.plot.start(iterations)
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
         self.update_state()
@@ -115,6 +148,7 @@ class RunPanel(QWidget):
         result = self._doc.result
         if result is not None and message.startswith("Done"):
             self.plot.set_costs(result.costs)
+            self.plot.finish()
             self.progress.setValue(1000)
         self.update_state()
 
