@@ -19,7 +19,7 @@ def demo_score(*, n_notes: int = 120, seconds: float = 16.0, seed: int = 3):
 
     rng = np.random.default_rng(seed)
     notes, nid, t = [], 0, 0.0
-    step = seconds / max(1, n_notes // 2)
+    step = seconds * 1.35 / max(1, n_notes)
     scale = [60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79]
     while len(notes) < n_notes and t < seconds:
         p = int(rng.choice(scale))
@@ -63,6 +63,7 @@ def main(argv=None) -> int:
     ap.add_argument("--notes", type=int, default=120)
     ap.add_argument("--seconds", type=float, default=16.0)
     ap.add_argument("--size", default="1200x800")
+    ap.add_argument("--pitch", default="", help="lo,hi MIDI pitch range to show")
     ap.add_argument("--zoom", type=float, default=1.0, help="time zoom factor after zoom-to-fit")
     args = ap.parse_args(argv)
     from PySide6.QtWidgets import QApplication
@@ -83,6 +84,8 @@ def main(argv=None) -> int:
     canvas.show()
     canvas.zoom_to_fit()
     canvas.zoom_time(args.zoom, center=3.0)
+    if args.pitch:
+        canvas.spec_view.setYRange(*(float(v) for v in args.pitch.split(",")), padding=0.0)
     canvas.set_selection([n.id for n in doc.score.notes[3:6]])
     canvas.set_playhead(2.5, follow=False)
     canvas.commit_loop(4.0, 6.0)

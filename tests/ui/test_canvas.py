@@ -103,6 +103,54 @@ def test_rubber_band_through_the_real_mouse(canvas, qtbot):
     assert canvas.selected_ids() == (0, 1)
 
 
+def _px(canvas, view, t, p):
+    return canvas.graphics.mapFromScene(view.mapViewToScene(QPointF(t, p)))
+
+
+def test_real_mouse_drag_moves_a_note_in_one_undo_step(canvas, doc, qtbot):
+    vp = canvas.graphics.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _px(canvas, canvas.roll_view, 2.3, 67.0))
+    for t, p in [(2.4, 67.2), (2.6, 68.0), (2.8, 69.1)]:
+        qtbot.wait(25)
+        QTest.mouseMove(vp, _px(canvas, canvas.roll_view, t, p))
+    qtbot.wait(25)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       _px(canvas, canvas.roll_view, 2.8, 69.1))
+    n = doc.score.note(2)
+    assert n.pitch == 69 and n.onset_s == pytest.approx(2.5, abs=2 * canvas.seconds_per_pixel())
+    assert doc.undo_stack.count() == 1 and canvas.selected_ids() == (2,)
+
+
+def test_hover_sets_tooltips_and_cursor(canvas, qtbot):
+    vp = canvas.graphics.viewport()
+    QTest.mouseMove(vp, _px(canvas, canvas.roll_view, 1.5, 64.0))
+    qtbot.wait(30)
+    assert canvas.roll_view.toolTip().startswith("E4, 1.00–2.00 s, group 'right hand'")
+    assert canvas.roll_view.cursor().shape() == Qt.CursorShape.SizeAllCursor
+    QTest.mouseMove(vp, _px(canvas, canvas.spec_view, 2.0, 69.0))
+    qtbot.wait(30)
+    assert canvas.spec_view.toolTip().startswith("Spectrogram: A4 ")  # (cents depend on the pixel)
+    assert "(440 Hz) at 0:02.0" in canvas.spec_view.toolTip()
+    key = canvas.roll_plot.getAxis("left")
+    QTest.mouseMove(vp, canvas.graphics.mapFromScene(key.mapToScene(key.boundingRect().center())))
+    qtbot.wait(30)
+    assert "Hz" in key.toolTip() and "MIDI" in key.toolTip()
+
+
+def test_real_mouse_click_in_the_ruler_seeks(canvas, qtbot):
+    x = _px(canvas, canvas.spec_view, 1.75, 60.0).x()
+    y = canvas.graphics.mapFromScene(canvas.ruler.sceneBoundingRect().center()).y()
+    with qtbot.waitSignal(canvas.seek_requested) as sig:
+        QTest.mouseClick(canvas.graphics.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, y))
+    assert sig.args[0] == pytest.approx(1.75, abs=2 * canvas.seconds_per_pixel())
+
+
+def test_double_click_on_empty_space_seeks(canvas, qtbot):
+    with qtbot.waitSignal(canvas.seek_requested) as sig:
+        canvas.gestures.click(3.5, 52.0, double=True)
+    assert sig.args == [3.5]
+
+
 # ---- edits: one gesture, one undo step ---------------------------------------------------------
 
 def test_drag_moves_selected_notes_in_one_undo_step(canvas, doc):
@@ -286,6 +334,21 @@ def test_long_spectrogram_is_tiled_without_auto_downsampling(canvas, doc):
     assert all(t.image.dtype == np.uint8 for t in tiles)
     last = tiles[-1]
     assert last.mapToView(QPointF(last.image.shape[1], 0)).x() == pytest.approx(40_000 * 512 / 44100 - 0.5 * 512 / 44100)
+
+
+def test_zoomed_out_spectrogram_shows_a_pooled_level_that_keeps_short_events(canvas, doc):
+    db = np.full((349, 40_000), -80.0, np.float32)
+    db[100:110, 12_345] = 0.0  # a one-frame click
+    doc.set_display(DisplaySpectrogram(db, 21.0, 4, 512 / 44100))
+    canvas.spec_view.setXRange(0.0, 40_000 * 512 / 44100, padding=0.0)
+    layer = canvas.spectrogram
+    frames_per_px = canvas.seconds_per_pixel() / layer.display.hop_s
+    assert layer.level >= 1 and 1 <= frames_per_px / 4 ** layer.level < 4
+    shown = [t for t in layer.levels[layer.level] if t.isVisible()]
+    assert shown and not any(t.isVisible() for t in layer.tiles)
+    assert max(int(t.image[100:110].max()) for t in shown) == 255  # max-pooling keeps the click
+    canvas.spec_view.setXRange(10.0, 12.0, padding=0.0)
+    assert layer.level == 0 and all(t.isVisible() for t in layer.tiles)
 
 
 def test_tooltips_name_the_note(canvas):

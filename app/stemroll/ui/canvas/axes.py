@@ -114,18 +114,24 @@ class KeyboardAxis(pg.AxisItem):
         p.setClipRect(rect)
         p.setFont(self._font)
         x0, w = rect.left(), rect.width() - 1
+        black_w = 0.6 * w
+        p.fillRect(QRectF(x0, rect.top(), w, rect.height()), QColor("#e8e8e8"))
+        line = QPen(QColor("#8a8a8a"), 0)
         for pitch in range(max(0, int(np.floor(y0 - 0.5))), min(127, int(np.ceil(y1 + 0.5))) + 1):
             ya = top + (y1 - (pitch + 0.5)) * px
             key = QRectF(x0, ya, w, px)
             black = is_black_key(pitch)
-            p.fillRect(key, QColor("#2b2b2b") if black else QColor("#e4e4e4"))
-            p.setPen(QPen(QColor("#8a8a8a"), 0))
-            if pitch % 12 in (0, 5):  # the boundaries between adjacent white keys (B|C, E|F)
+            p.setPen(line)
+            if black:  # a shorter dark key; the white keys' split runs on from its middle
+                p.fillRect(QRectF(x0, ya, black_w, px), QColor("#26282b"))
+                p.drawLine(QPointF(x0 + black_w, ya + px / 2), QPointF(x0 + w, ya + px / 2))
+            elif pitch % 12 in (0, 5):  # B|C and E|F: adjacent white keys
                 p.drawLine(QPointF(x0, ya + px), QPointF(x0 + w, ya + px))
             if pitch % 12 == 0 and px >= 7 or px >= 15:
-                p.setPen(QColor("#f0f0f0") if black else QColor("#101010" if pitch % 12 == 0 else "#505050"))
-                p.drawText(key.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                           note_name(pitch))
+                p.setPen(QColor("#f0f0f0") if black else QColor("#101010" if pitch % 12 == 0 else "#555555"))
+                box = QRectF(x0 + 2, ya, black_w - 4, px) if black else key.adjusted(3, 0, -3, 0)
+                align = Qt.AlignmentFlag.AlignLeft if black else Qt.AlignmentFlag.AlignRight
+                p.drawText(box, Qt.AlignmentFlag.AlignVCenter | align, note_name(pitch))
         p.setPen(QPen(QColor("#555555"), 0))
         p.drawLine(QPointF(x0 + w, rect.top()), QPointF(x0 + w, rect.bottom()))
         p.restore()

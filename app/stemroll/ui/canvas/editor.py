@@ -92,7 +92,8 @@ class EditorCanvas(QWidget):
             loop.sigRegionChangeFinished.connect(self._on_loop_drag_finished)
         self.placeholder = pg.TextItem("No recording loaded: its spectrogram appears here", color="#9aa0a6", anchor=(0.5, 0.5))
         self.spec_view.addItem(self.placeholder, ignoreBounds=True)
-        self.spec_view.sigRangeChanged.connect(self._place_placeholder)
+        self.spec_view.sigRangeChanged.connect(self._on_range_changed)
+        self.spec_view.sigResized.connect(self._on_range_changed)
 
         for view in (self.spec_view, self.roll_view):
             view.setLimits(yMin=-0.5, yMax=127.5, minYRange=5, maxYRange=128.0, xMin=-1.0, minXRange=0.05)
@@ -273,6 +274,7 @@ class EditorCanvas(QWidget):
         self.spectrogram.set_display(disp)
         self.placeholder.setVisible(disp is None)
         self._update_limits()
+        self.spectrogram.update_level(self.seconds_per_pixel())
         if disp is not None:
             self.zoom_to_fit()
 
@@ -282,7 +284,8 @@ class EditorCanvas(QWidget):
         for view in (self.spec_view, self.roll_view):
             view.setLimits(xMax=end * 1.05 + 5.0, maxXRange=end * 1.05 + 6.0)
 
-    def _place_placeholder(self, *_args) -> None:
+    def _on_range_changed(self, *_args) -> None:
+        self.spectrogram.update_level(self.seconds_per_pixel())
         (x0, x1), (y0, y1) = self.spec_view.viewRange()
         self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 

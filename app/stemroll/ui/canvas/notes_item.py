@@ -17,17 +17,20 @@ from .axes import is_black_key
 
 _EVERYWHERE = QRectF(-1.0e4, -2.0, 1.0e6, 132.0)  # the whole (seconds, pitch) plane we can show
 _RADIUS_PX = 3.0
+MIN_WIDTH_PX = 2.0  # a note never thinner than this, however far out the view is zoomed
 
 
 def _device_rects(table: NoteTable, idx: np.ndarray, tr: QTransform) -> np.ndarray:
-    """Pixel rectangles (x, y, w, h) float64 (len(idx), 4) of notes ``idx`` under transform ``tr``."""
+    """Pixel rectangles (x, y, w, h) float64 (len(idx), 4) of notes ``idx`` under transform ``tr``
+    (at least ``MIN_WIDTH_PX`` wide)."""
     sx, sy, dx, dy = tr.m11(), tr.m22(), tr.dx(), tr.dy()
     xa = table.onset_s[idx] * sx + dx
     xb = table.offset_s[idx] * sx + dx
     ya = (table.pitch[idx] + 0.5) * sy + dy
     yb = (table.pitch[idx] - 0.5) * sy + dy
-    x, y = np.minimum(xa, xb), np.minimum(ya, yb)
-    return np.stack([x, y, np.abs(xb - xa), np.abs(yb - ya)], axis=1)
+    x, y, h = np.minimum(xa, xb), np.minimum(ya, yb), np.abs(yb - ya)
+    gap = np.where(h > 6, 1.0, 0.0)  # a pixel between notes a semitone apart when there is room
+    return np.stack([x, y + gap / 2, np.maximum(np.abs(xb - xa), MIN_WIDTH_PX), h - gap], axis=1)
 
 
 class NotesItem(pg.GraphicsObject):
@@ -92,14 +95,15 @@ class NotesItem(pg.GraphicsObject):
         for gid in np.unique(groups[sel]):
             colour = self.colours.get(int(gid), QColor("#999999"))
             self._paint_group(p, rects[(groups == gid) & sel], colour, selected=True)
-        self._paint_unisons(p, tr, (x0, x1, y0, y1))
+        if self.preview is None:  # the hatching follows the score, not a live gesture
+            self._paint_unisons(p, tr, (x0, x1, y0, y1))
         p.restore()
 
     def _paint_group(self, p, rects: np.ndarray, colour: QColor, *, selected: bool) -> None:
         if not len(rects):
             return
-        qrects = [QRectF(*r) for r in rects.tolist()]
         if self.outline_only:
+            qrects = [QRectF(*r) for r in rects.tolist()]
             p.setBrush(Qt.BrushStyle.NoBrush)
             halo = QPen(QColor(0, 0, 0, 200), 3.5 if selected else 3.0)
             line = QPen(QColor("#ffffff") if selected else colour, 2.0 if selected else 1.5)
@@ -111,12 +115,12 @@ class NotesItem(pg.GraphicsObject):
         p.setBrush(QBrush(fill))
         p.setPen(QPen(QColor("#ffffff"), 2.0) if selected else QPen(fill.darker(170), 1.0))
         big = rects[:, 2] >= 2 * _RADIUS_PX + 2
-        for r, is_big in zip(qrects, big.tolist()):
-            if is_big:
-                p.drawRoundedRect(r, _RADIUS_PX, _RADIUS_PX)
-        small = [r for r, is_big in zip(qrects, big.tolist()) if not is_big]
-        if small:
-            p.drawRects(small)
+        for r in rects[big].tolist():
+            p.drawRoundedRect(QRectF(*r), _RADIUS_PX, _RADIUS_PX)
+        if not big.all():  # small notes (a zoomed-out view): one call, no outline unless selected
+            if not selected:
+                p.setPen(Qt.PenStyle.NoPen)
+            p.drawRects([QRectF(*r) for r in rects[~big].tolist()])
 
     def _paint_unisons(self, p, tr: QTransform, view) -> None:
         x0, x1, y0, y1 = view

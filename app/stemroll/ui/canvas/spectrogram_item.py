@@ -4,6 +4,9 @@ Tiles of at most ``TILE_FRAMES`` columns keep every image far below the 32,767 c
 ``ImageItem.setImage`` would switch automatic downsampling on (blurry, ~80 ms per zoom step), and
 let Qt skip the tiles outside the view. Each tile is placed so that frame ``k`` is centred at
 ``k * hop_s`` seconds and row ``r`` at MIDI pitch ``pitch_lo + r / rows_per_semitone``.
+
+Zoomed out, a time-pyramid level (the loudest of every ``POOL ** level`` frames) is shown instead,
+so no column is skipped (onsets stay visible) and fewer pixels are scaled.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from PySide6.QtCore import QRectF
 from ...core.display import DisplaySpectrogram
 
 TILE_FRAMES = 4096
+POOL = 4  # frames pooled per pyramid step
 COLOUR_MAP = "magma"
 
 
@@ -23,32 +27,73 @@ def colour_table(name: str = COLOUR_MAP) -> np.ndarray:
     return pg.colormap.get(name).getLookupTable(0.0, 1.0, nPts=256, alpha=False)
 
 
+def pool_time(img: np.ndarray, factor: int) -> np.ndarray:
+    """Max over every ``factor`` columns: uint8 (rows, frames) -> (rows, ceil(frames / factor))."""
+    rows, frames = img.shape
+    pad = -frames % factor
+    if pad:
+        img = np.concatenate([img, np.repeat(img[:, -1:], pad, axis=1)], axis=1)
+    return img.reshape(rows, -1, factor).max(axis=2)
+
+
 class SpectrogramLayer:
-    """Owns the image tiles shown in one ViewBox."""
+    """Owns the image tiles (one list per pyramid level) shown in one ViewBox."""
 
     def __init__(self, view: pg.ViewBox, *, colour_map: str = COLOUR_MAP):
         self._view = view
         self._lut = colour_table(colour_map)
-        self.tiles: list[pg.ImageItem] = []
+        self.levels: list[list[pg.ImageItem]] = []
+        self.level = 0
         self.display: DisplaySpectrogram | None = None
 
+    @property
+    def tiles(self) -> list[pg.ImageItem]:
+        """Tiles of the full-resolution level."""
+        return self.levels[0] if self.levels else []
+
     def set_display(self, disp: DisplaySpectrogram | None) -> None:
-        for item in self.tiles:
-            self._view.removeItem(item)
-        self.tiles = []
+        for level in self.levels:
+            for item in level:
+                self._view.removeItem(item)
+        self.levels = []
         self.display = disp
         if disp is None or disp.n_frames == 0:
             return
         img = disp.to_uint8()
         x0, y0, _, height = disp.extent()
-        for f0 in range(0, disp.n_frames, TILE_FRAMES):
-            part = np.ascontiguousarray(img[:, f0: f0 + TILE_FRAMES])
-            item = pg.ImageItem(axisOrder="row-major")
-            item.setImage(part, autoLevels=False, levels=(0, 255), lut=self._lut, autoDownsample=False)
-            item.setRect(QRectF(x0 + f0 * disp.hop_s, y0, part.shape[1] * disp.hop_s, height))
-            item.setZValue(-20)
-            self._view.addItem(item, ignoreBounds=True)
-            self.tiles.append(item)
+        factor = 1
+        while True:
+            level = []
+            for f0 in range(0, img.shape[1], TILE_FRAMES):
+                part = np.ascontiguousarray(img[:, f0: f0 + TILE_FRAMES])
+                item = pg.ImageItem(axisOrder="row-major")
+                item.setImage(part, autoLevels=False, levels=(0, 255), lut=self._lut, autoDownsample=False)
+                item.setRect(QRectF(x0 + f0 * factor * disp.hop_s, y0, part.shape[1] * factor * disp.hop_s, height))
+                item.setZValue(-20)
+                item.setVisible(factor == 1)
+                self._view.addItem(item, ignoreBounds=True)
+                level.append(item)
+            self.levels.append(level)
+            if img.shape[1] <= TILE_FRAMES // 2:
+                break
+            img = pool_time(img, POOL)
+            factor *= POOL
+        self.level = 0
+
+    def update_level(self, seconds_per_pixel: float) -> None:
+        """Show the coarsest level that still has at least one column per screen pixel."""
+        if not self.levels or self.display is None:
+            return
+        frames_per_px = seconds_per_pixel / self.display.hop_s
+        level = 0
+        while level + 1 < len(self.levels) and frames_per_px >= POOL ** (level + 1):
+            level += 1
+        if level != self.level:
+            for item in self.levels[self.level]:
+                item.setVisible(False)
+            for item in self.levels[level]:
+                item.setVisible(True)
+            self.level = level
 
     def value_at(self, t_s: float, pitch: float) -> float | None:
         """dB at (t_s, pitch), or None outside the image."""

@@ -2,7 +2,8 @@
 
 Wheel: zoom time around the pointer; shift+wheel scrolls time; ctrl+wheel zooms pitch around the
 pointer; over the keyboard strip the wheel scrolls pitch. The spectrogram view edits notes only while
-the overlay shows them; otherwise a left drag pans it. Alt-drag sets a loop in either view.
+the overlay shows them; otherwise a left drag pans it. Middle-drag pans, alt-drag sets a loop, in
+either view.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class EditorViewBox(pg.ViewBox):
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802
         gestures = self._canvas.gestures
+        if ev.button() == Qt.MouseButton.MiddleButton:
+            super().mouseDragEvent(ev, axis=axis)  # middle-drag pans, as in most editors
+            return
         if ev.button() != Qt.MouseButton.LeftButton:
             ev.ignore()
             return
