@@ -1,0 +1,135 @@
+"""Per-note onset refinement and confidence, after the global warp.
+
+The global warp is one monotone function of score time, so it cannot follow notes of one chord
+that a player spreads, nor timing jitter of a few tens of milliseconds between voices. Each note is
+therefore moved, within a small window around its warped position, to the strongest rise of energy
+in the bands of its own partials (a pitch-specific onset detection function), weighted by a
+Gaussian prior around the warped position. Notes of one pitch keep their order.
+"""
+
+from __future__ import annotations
+
+from typing import Generator
+
+import numpy as np
+
+from .alignment_features import AudioFeatures, N_PITCH, note_pitch_profile
+
+SEARCH_S = 0.12  # half-width of the search window around the warped onset
+PRIOR_S = 0.06  # standard deviation of the Gaussian prior on the shift
+MIN_GAP_S = 0.04  # two notes of one pitch stay at least this far apart
+BROADBAND = 0.25  # weight of the all-pitch rise added to a note's own
+LAG = 2  # fine frames over which the rise of energy is measured
+
+
+def pitch_novelty(pitch_fine: np.ndarray) -> np.ndarray:
+    """Half-wave rectified rise of log pitch energy over LAG frames, centred on the frame
+    (frame k holds L[k + LAG/2] - L[k - LAG/2]); float32 (N_PITCH, n_fine)."""
+    d = np.zeros_like(pitch_fine)
+    a = LAG // 2
+    d[:, a: d.shape[1] - (LAG - a)] = np.maximum(0.0, pitch_fine[:, LAG:] - pitch_fine[:, :-LAG])
+    return d
+
+
+def refine_onsets(af: AudioFeatures, pitch: np.ndarray, onset_s: np.ndarray, *, fixed: np.ndarray | None = None,
+                  search_s: float = SEARCH_S, prior_s: float = PRIOR_S) -> Generator[float, None, np.ndarray]:
+    """Refined onsets, float64 (n_notes,) in seconds; yields progress 0..1.
+
+    af: audio features; pitch: int (n_notes,); onset_s: warped onsets (n_notes,); fixed: bool
+    (n_notes,) notes to leave where they are (anchored).
+
+    Two passes: the first searches around the warped onsets; the local median of the shifts it
+    found (a warp that runs early or late over a passage, or attacks that speak late) then
+    re-centres a narrower prior for the second.
+    """
+    rate = af.grid.fine_rate
+    nov = pitch_novelty(af.pitch_fine)
+    broad = nov.mean(axis=0)
+    half = int(round(search_s * rate))
+    offs = np.arange(-half, half + 1)
+    warped = np.asarray(onset_s, dtype=float)
+    fixed = np.zeros(len(warped), bool) if fixed is None else np.asarray(fixed, bool)
+    first, strength = yield from _pass(nov, broad, pitch, warped, fixed, offs, rate, prior_s, 0.0, 0.5)
+    shift = _local_median(warped, first - warped, strength)
+    second, _ = yield from _pass(nov, broad, pitch, warped + shift, fixed, offs, rate, 0.6 * prior_s, 0.5, 1.0)
+    return np.where(fixed, warped, second)
+
+
+def _pass(nov, broad, pitch, centre_s, fixed, offs, rate, prior_s, p0, p1):
+    """One search; returns (onsets s, peak strength) for every note (fixed notes: unchanged, 0)."""
+    n_fine = nov.shape[1]
+    prior = np.exp(-0.5 * (offs / (prior_s * rate)) ** 2)
+    out = centre_s.copy()
+    strength = np.zeros(len(out))
+    order = np.argsort(out, kind="stable")
+    last_by_pitch: dict[int, float] = {}
+    profiles = {p: note_pitch_profile(int(p)) for p in np.unique(pitch)}
+    for done, k in enumerate(order):
+        p = int(pitch[k])
+        if not fixed[k]:
+            rows, w = profiles[p]
+            idx = np.clip(int(round(out[k] * rate)) + offs, 0, n_fine - 1)
+            curve = (w[:, None] * nov[rows][:, idx]).sum(axis=0) + BROADBAND * broad[idx]
+            allowed = idx / rate >= last_by_pitch.get(p, -np.inf) + MIN_GAP_S
+            score = curve * prior * allowed
+            if score.max() > 0:
+                b = int(np.argmax(score))
+                out[k] = (idx[b] + _parabolic(score, b)) / rate
+                strength[k] = curve[b]
+        last_by_pitch[p] = out[k]
+        if done % 256 == 0:
+            yield p0 + (p1 - p0) * done / len(order)
+    return out, strength
+
+
+def _local_median(t_s: np.ndarray, shift_s: np.ndarray, strength: np.ndarray, *, half_window_s: float = 2.0,
+                  min_notes: int = 5) -> np.ndarray:
+    """Median of ``shift_s`` over the clearly detected notes within +-half_window_s of each note
+    (0 where too few); float64 (n,)."""
+    good = strength > np.percentile(strength, 25) if len(strength) else strength > 0
+    ts, sh = t_s[good], shift_s[good]
+    order = np.argsort(ts)
+    ts, sh = ts[order], sh[order]
+    out = np.zeros(len(t_s))
+    lo = np.searchsorted(ts, t_s - half_window_s)
+    hi = np.searchsorted(ts, t_s + half_window_s)
+    for k in range(len(t_s)):
+        if hi[k] - lo[k] >= min_notes:
+            out[k] = float(np.median(sh[lo[k]:hi[k]]))
+    return out
+
+
+def _parabolic(y: np.ndarray, b: int) -> float:
+    """Sub-frame offset of a peak at index b from a parabola through its neighbours (-0.5..0.5)."""
+    if b <= 0 or b >= len(y) - 1:
+        return 0.0
+    a, c, d = y[b - 1], y[b], y[b + 1]
+    den = a - 2 * c + d
+    return float(np.clip(0.5 * (a - d) / den, -0.5, 0.5)) if den < 0 else 0.0
+
+
+def note_confidence(af: AudioFeatures, pitch: np.ndarray, onset_s: np.ndarray, offset_s: np.ndarray) -> np.ndarray:
+    """Confidence float32 (n_notes,) in [0, 1] that each note sounds where it was placed.
+
+    Evidence 1: over the note's first 0.4 s, its partials' bands stand out from the neighbouring
+    semitone bands (the pitch is present). Evidence 2: its partials rise at the onset (an attack).
+    """
+    L = af.pitch_fine
+    rate = af.grid.fine_rate
+    nov = pitch_novelty(L)
+    n_fine = L.shape[1]
+    conf = np.zeros(len(pitch), dtype=np.float32)
+    for k, p in enumerate(pitch):
+        rows, w = note_pitch_profile(int(p))
+        a = int(np.clip(round(onset_s[k] * rate), 0, n_fine - 1))
+        b = int(np.clip(round(min(offset_s[k], onset_s[k] + 0.4) * rate), a + 1, n_fine))
+        seg = L[:, a:b]
+        up = seg[np.minimum(rows + 1, N_PITCH - 1)]
+        down = seg[np.maximum(rows - 1, 0)]
+        contrast = float((w[:, None] * (seg[rows] - np.maximum(up, down))).sum(axis=0).mean())
+        lo, hi = max(0, a - 4), min(n_fine, a + 5)
+        rise = float((w[:, None] * nov[rows, lo:hi]).sum(axis=0).max()) if hi > lo else 0.0
+        present = 1.0 / (1.0 + np.exp(-3.0 * (contrast - 0.3)))
+        attack = 1.0 - np.exp(-rise / 0.3)
+        conf[k] = 0.7 * present + 0.3 * attack * present ** 0.5
+    return np.clip(conf, 0.0, 1.0)
