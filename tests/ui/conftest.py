@@ -31,10 +31,10 @@ def piece(tmp_path_factory) -> tuple[Path, Path]:
     return audio, midi
 
 
-def make_window(qtbot, settings):
+def make_window(qtbot, settings, **kw):
     from stemroll.ui.main_window import MainWindow
 
-    win = MainWindow(settings)
+    win = MainWindow(settings, **kw)
     win.ask_unsaved = lambda: QMessageBox.Discard
     qtbot.addWidget(win)
     win.show()

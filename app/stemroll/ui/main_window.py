@@ -21,10 +21,7 @@ from .panels.run import RunPanel
 from .panels.transport import TransportPanel
 from .session import Session, classify
 
-try:  # the canvas is written in parallel; the stand-in has the same interface
-    from .canvas import EditorCanvas
-except ImportError:  # pragma: no cover
-    from ._canvas_stub import EditorCanvas
+from .canvas import EditorCanvas
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff);;All files (*)"
 MIDI_FILTER = "MIDI (*.mid *.midi);;All files (*)"
@@ -35,9 +32,10 @@ TOOLS = (("select", "Select", "V", "Select, move and resize notes (drag a box to
 
 
 class MainWindow(QMainWindow):
-    """The editor. ``settings`` holds Open Recent (tests pass their own file)."""
+    """The editor. ``settings`` holds Open Recent (tests pass their own file); ``make_player(on_stopped)``
+    returns ``(player, reason)`` (default: ``stemroll.playback.Player`` when a device exists)."""
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *, make_player=None):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
         self.doc = Document(self)
@@ -46,7 +44,7 @@ class MainWindow(QMainWindow):
         self.groups_panel = GroupsPanel(self.doc)
         self.params_panel = ParametersPanel(self.doc.params)
         self.run_panel = RunPanel(self.doc)
-        self.transport = TransportPanel(self.doc)
+        self.transport = TransportPanel(self.doc, **({"make_player": make_player} if make_player else {}))
         self.last_message: QMessageBox | None = None
         self.ask_unsaved = self._ask_unsaved  # replaced in tests: returns Save, Discard or Cancel
         self.setCentralWidget(self.canvas)
@@ -59,6 +57,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_title()
         self._update_enabled()
+        if not self.transport.available:
+            self.show_status(self.transport.reason or "Playback is not available")
 
     # ---- layout -----------------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area, tip: str) -> QDockWidget:
@@ -131,12 +131,14 @@ class MainWindow(QMainWindow):
         self.overlay_action = A("Notes over spectrogram", "Draw the notes on top of the spectrogram too",
                                 self.canvas.set_overlay, K("O"), checkable=True)
         self.overlay_action.setChecked(True)
+        self.canvas.set_overlay(True)
         self.zoom_in_action = A("Zoom &in", "Show less time, in more detail", lambda: self.canvas.zoom_time(1.5), K.ZoomIn)
         self.zoom_out_action = A("Zoom &out", "Show more time", lambda: self.canvas.zoom_time(1 / 1.5), K.ZoomOut)
         self.zoom_fit_action = A("Zoom to &fit", "Show the whole piece", self.canvas.zoom_to_fit, K("Ctrl+0"))
         self.separate_action = A("&Separate", "Split the recording into one stem per group", self.session.separate,
                                  K("Ctrl+R"))
-        self.cancel_action = A("&Cancel separation", "Stop the running separation", self.session.cancel, K(Qt.Key_Escape))
+        self.cancel_action = A("&Cancel separation", "Stop the running separation", self.session.cancel,
+                               K("Ctrl+."))
         t = self.transport
         self.play_action = A("&Play / pause", "Play or pause from the playhead", t.toggle_play, K(Qt.Key_Space))
         self.stop_action = A("S&top", "Stop and return to where playing started", t.stop, None)
@@ -230,13 +232,14 @@ class MainWindow(QMainWindow):
         s.recent_changed.connect(self._fill_recent)
         s.exported.connect(self._on_exported)
         t.position_changed.connect(self._on_position_changed)
+        t.message.connect(self.show_status)
         self.canvas.loop_changed.connect(t.set_loop)
         self.canvas.seek_requested.connect(t.seek)
         self.canvas.selection_changed.connect(self._update_enabled)
 
     @Slot(float)
     def _on_position_changed(self, t_s: float) -> None:
-        self.canvas.set_playhead(t_s, follow=self.transport.playing)
+        self.canvas.set_playhead(t_s, follow=self.transport.follow)
 
     @Slot()
     def _on_solo_mute_changed(self) -> None:

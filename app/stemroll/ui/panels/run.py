@@ -95,7 +95,7 @@ class RunPanel(QWidget):
         font.setBold(True)
         self.separate_button.setFont(font)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the running separation; the previous stems stay (Esc)")
+        self.cancel_button.setToolTip("Stop the running separation; the previous stems stay (Ctrl+.)")
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
