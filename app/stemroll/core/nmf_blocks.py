@@ -1,0 +1,251 @@
+"""Block-sparse passes of the multiplicative updates (used by ``nmf.nmf_steps``).
+
+The frames are partitioned into blocks; block b holds frames ``[n0, n1)`` and the list ``A`` of
+components whose activations may be nonzero there. Inside a block everything is dense BLAS on
+``W[:, A]`` (stored transposed, ``WT[A]``: (Ka, n_bins)) and ``H[A, n0:n1]`` (Ka, B). Because the
+blocks partition the frames, sums over blocks equal the dense products exactly (up to float
+rounding). All arrays are float32; costs are accumulated in float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS = np.float32(1e-10)
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """Frame blocks and their active components.
+
+    ``bounds``: int (n_blocks + 1,) frame boundaries; ``active[b]``: int64 component indices
+    whose H may be nonzero in block b. ``work`` = sum over blocks of frames x active components.
+    """
+
+    bounds: np.ndarray
+    active: tuple[np.ndarray, ...]
+    n_components: int
+    n_frames: int
+
+    @property
+    def blocks(self):
+        return zip(self.bounds[:-1], self.bounds[1:], self.active)
+
+    @property
+    def max_frames(self) -> int:
+        return int(np.max(np.diff(self.bounds))) if len(self.bounds) > 1 else 0
+
+    @property
+    def max_active(self) -> int:
+        return max((len(a) for a in self.active), default=0)
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bounds, aptr, aidx) as int64 arrays: block b's components are aidx[aptr[b]:aptr[b+1]]."""
+        aptr = np.zeros(len(self.active) + 1, np.int64)
+        aptr[1:] = np.cumsum([len(a) for a in self.active])
+        aidx = np.concatenate(self.active).astype(np.int64) if self.active else np.zeros(0, np.int64)
+        return self.bounds.astype(np.int64), aptr, aidx
+
+    @property
+    def work(self) -> int:
+        return int(sum((int(n1) - int(n0)) * len(a) for n0, n1, a in self.blocks))
+
+    @property
+    def density(self) -> float:
+        """Processed fraction of the dense K x n_frames work."""
+        return self.work / max(1, self.n_components * self.n_frames)
+
+
+def plan_blocks(H0: np.ndarray, *, n_bins: int, min_frames: int = 8, max_frames: int = 256,
+                overhead_flops: float = 4e6) -> BlockPlan:
+    """Cut the frames of H0 (K, n_frames) into blocks from its nonzero pattern.
+
+    Starts from blocks of ``min_frames`` (with ``min_frames=1``: the runs of frames whose set of
+    nonzero components is the same) and greedily merges neighbours while the merged block's
+    work (``8 * n_bins * frames * |union of active components|`` flops) is not more than the two
+    blocks' work plus ``overhead_flops`` (the fixed cost of one block), up to ``max_frames``.
+    """
+    K, N = H0.shape
+    if N == 0:
+        return BlockPlan(np.zeros(1, np.int64), (), K, 0)
+    if min_frames < 1 or max_frames < min_frames:
+        raise ValueError(f"need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
+    if min_frames == 1:
+        change = np.zeros(N, bool)
+        change[0] = True
+        for i in range(0, K, 32):  # a few rows at a time: no (K, N) temporaries
+            m = H0[i: i + 32] > 0
+            change[1:] |= np.any(m[:, 1:] != m[:, :-1], axis=0)
+        starts = np.flatnonzero(change)
+        lengths = np.diff(np.append(starts, N))
+        cut = lengths > max_frames  # split runs longer than a block
+        if cut.any():
+            starts = np.sort(np.concatenate([starts] + [np.arange(s0 + max_frames, s0 + n, max_frames)
+                                                        for s0, n in zip(starts[cut], lengths[cut])]))
+    else:
+        starts = np.arange(0, N, min_frames)
+    lengths = np.diff(np.append(starts, N))
+    fine = np.zeros((len(starts), K), bool)
+    for i in range(0, K, 32):
+        fine[:, i: i + 32] = np.logical_or.reduceat(H0[i: i + 32] > 0, starts, axis=1).T
+    counts = fine.sum(axis=1)
+    per_frame = 8.0 * n_bins
+    bounds = [0]
+    active = []
+    cur, cur_n, cur_len = fine[0].copy(), int(counts[0]), int(lengths[0])
+    for i in range(1, len(starts)):
+        nxt_len = int(lengths[i])
+        if cur_len + nxt_len <= max_frames:
+            union = cur | fine[i]
+            nu = int(union.sum())
+            merged = per_frame * nu * (cur_len + nxt_len)
+            if merged <= per_frame * (cur_n * cur_len + int(counts[i]) * nxt_len) + overhead_flops:
+                cur, cur_n, cur_len = union, nu, cur_len + nxt_len
+                continue
+        bounds.append(bounds[-1] + cur_len)
+        active.append(np.flatnonzero(cur))
+        cur, cur_n, cur_len = fine[i].copy(), int(counts[i]), nxt_len
+    bounds.append(N)
+    active.append(np.flatnonzero(cur))
+    return BlockPlan(np.asarray(bounds, np.int64), tuple(active), K, N)
+
+
+def v_constant(V: np.ndarray, *, kl: bool, chunk: int = 2048) -> float:
+    """The part of the cost that depends on V only (float64).
+
+    KL: sum(V log(V + eps) - V); Euclidean: 0.5 * sum(V^2). Computed in column chunks.
+    """
+    total = 0.0
+    for i in range(0, V.shape[1], chunk):
+        v = V[:, i: i + chunk]
+        if kl:
+            total += float(np.sum(v * np.log(v + EPS), dtype=np.float64)) - float(np.sum(v, dtype=np.float64))
+        else:
+            total += 0.5 * float(np.sum(v * v, dtype=np.float64))
+    return total
+
+
+def load_kernels():
+    """The compiled kernels (``nmf_numba``), or None when numba is not installed."""
+    try:
+        from . import nmf_numba
+    except ImportError:
+        return None
+    return nmf_numba
+
+
+class Scratch:
+    """Work buffers of one engine run, sized from the plan once.
+
+    ``kernels``: the ``nmf_numba`` module to run the passes compiled (they read V frame-major,
+    as VT (N, F)), or None for the NumPy passes (V as (F, N)).
+    """
+
+    def __init__(self, plan: BlockPlan, n_bins: int, kernels=None) -> None:
+        ka, b, F = max(plan.max_active, 1), max(plan.max_frames, 1), max(n_bins, 1)
+        self.kernels = kernels
+        self.plan = plan
+        self.flat = plan.flat()
+        self.hb = np.empty(ka * b, np.float32)
+        self.wh = np.empty(F * (4 if kernels is not None else b), np.float32)
+        self.ei = np.empty(F, np.int32)
+        self.mi = np.empty(F, np.int32)
+
+    def view(self, name: str, rows: int, cols: int) -> np.ndarray:
+        return getattr(self, name)[: rows * cols].reshape(rows, cols)
+
+
+def h_pass(V, WT, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float) -> float:
+    """One H update from (WT, H) written into Hn; returns the cost of (W, H) (nan unless ``want_cost``).
+
+    V (F, N) for NumPy, VT (N, F) for the kernels; WT (K, F), H and Hn (K, N), all float32. Hn
+    must be zero wherever H0 is (the passes write only the active entries). The cost is
+    D(V | WH) or 0.5 ||V - WH||².
+    """
+    kn = s.kernels
+    wsum = WT.sum(axis=1)
+    if kl:
+        inv = (np.float32(1.0) / (wsum + EPS)).astype(np.float32)
+        if kn is not None:
+            vlog = kn.h_pass_kl(V, WT, H, Hn, *s.flat, inv, want_cost, s.hb, s.wh, s.ei, s.mi)
+        else:
+            vlog = _h_pass_kl_numpy(V, WT, H, Hn, s, inv, want_cost)
+        if not want_cost:
+            return float("nan")
+        return const - vlog + float(np.dot(wsum.astype(np.float64), H.sum(axis=1, dtype=np.float64)))
+    WtW = WT @ WT.T
+    if kn is not None:
+        cross, quad = kn.h_pass_eu(V, WT, WtW, H, Hn, *s.flat, want_cost, s.hb, s.wh)
+    else:
+        cross, quad = _h_pass_eu_numpy(V, WT, WtW, H, Hn, s, want_cost)
+    return const - cross + 0.5 * quad if want_cost else float("nan")
+
+
+def w_pass(V, WT, H, s: Scratch, *, kl: bool) -> None:
+    """One W update of WT (K, F) in place, with the current H (K, N); V laid out as for ``h_pass``."""
+    K, F = WT.shape
+    kn = s.kernels
+    NW = np.zeros((K, F), np.float32)
+    if kl:
+        if kn is not None:
+            kn.w_num_kl(V, WT, H, NW, *s.flat, s.hb, s.wh)
+        else:
+            for n0, n1, A in s.plan.blocks:
+                Hb, R = _ratio_block(V, WT, H, n0, n1, A, s, want_log=False)[1::2]
+                NW[A] += Hb @ R.T
+        WT *= NW / (H.sum(axis=1)[:, None] + EPS)
+        return
+    HHt = np.zeros((K, K), np.float32)
+    if kn is not None:
+        kn.w_num_eu(V, H, NW, HHt, *s.flat, s.hb)
+    else:
+        for n0, n1, A in s.plan.blocks:
+            Hb = H[A, n0:n1]
+            NW[A] += Hb @ V[:, n0:n1].T
+            HHt[np.ix_(A, A)] += Hb @ Hb.T
+    WT *= NW / (HHt @ WT + EPS)
+
+
+def _ratio_block(V, WT, H, n0, n1, A, s: Scratch, *, want_log: bool):
+    """(Hb (Ka, B), sum(V log(WH + eps)), R = V / (WH + eps) (F, B)) for one block, with NumPy."""
+    Wa = WT[A]
+    Hb = H[A, n0:n1]
+    Vb = V[:, n0:n1]
+    WH = s.view("wh", V.shape[0], n1 - n0)
+    np.matmul(Wa.T, Hb, out=WH)
+    WH += EPS
+    vlog = 0.0
+    if want_log:
+        vlog = float(np.sum(np.log(WH) * Vb, dtype=np.float64))
+    np.divide(Vb, WH, out=WH)
+    return Wa, Hb, vlog, WH
+
+
+def _h_pass_kl_numpy(V, WT, H, Hn, s: Scratch, inv, want_cost: bool) -> float:
+    acc = 0.0
+    for n0, n1, A in s.plan.blocks:
+        Wa, Hb, vlog, R = _ratio_block(V, WT, H, n0, n1, A, s, want_log=want_cost)
+        acc += vlog
+        num = Wa @ R
+        num *= inv[A, None]
+        num *= Hb
+        Hn[A, n0:n1] = num
+    return acc
+
+
+def _h_pass_eu_numpy(V, WT, WtW, H, Hn, s: Scratch, want_cost: bool) -> tuple[float, float]:
+    cross = quad = 0.0
+    for n0, n1, A in s.plan.blocks:
+        Hb = H[A, n0:n1]
+        num = WT[A] @ V[:, n0:n1]
+        den = WtW[np.ix_(A, A)] @ Hb
+        if want_cost:
+            cross += float(np.vdot(Hb, num))
+            quad += float(np.vdot(Hb, den))
+        den += EPS
+        num /= den
+        num *= Hb
+        Hn[A, n0:n1] = num
+    return cross, quad

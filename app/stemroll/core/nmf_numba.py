@@ -1,0 +1,226 @@
+"""Numba kernels for the block passes of ``nmf_blocks`` (optional: used when numba imports).
+
+Frame-major: the kernels read ``VT`` (N, F), one contiguous spectrum per frame, and work on
+exactly the components active in each block (the plan for this backend cuts the frames wherever
+the active set changes). Frames are processed in tiles of up to four that share the template
+loads; every inner loop runs over the F bins and is vectorised. The elementwise work is fused:
+one sweep computes ``R = V / (WH + eps)`` and, when a cost is wanted, ``sum(V * log(WH + eps))``
+with a vectorised float32 logarithm (relative error about 1e-7). Kernels hold no GIL (``nogil``)
+and are cached on disk (``cache=True``): the first process compiles them (a few seconds), later
+ones load them.
+
+Shapes (float32 unless noted): VT (N, F), WT (K, F), H / Hn (K, N); the plan is given as int64
+``bounds`` (n_blocks + 1,), ``aptr`` (n_blocks + 1,) and ``aidx`` (concatenated active lists).
+Scratch: ``hb`` >= max_active * max_frames, ``wh`` >= 4 * F, ``mi``/``ei`` int32 >= F.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_OPTS = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
+_EPS = np.float32(1e-10)
+_LN2 = np.float32(0.6931471805599453)
+TILE = 4
+
+
+@njit(**_OPTS)
+def _gather_h(H, A, n0, n1, hb):
+    B = n1 - n0
+    Hb = hb[: A.shape[0] * B].reshape((A.shape[0], B))
+    for i in range(A.shape[0]):
+        Hb[i, :] = H[A[i], n0:n1]
+    return Hb
+
+
+@njit(**_OPTS)
+def _model_rows(WT, A, Hb, c, nc, WH):
+    """WH[j] = sum_i Hb[i, c + j] * WT[A[i]] for j < nc (nc <= 4)."""
+    F = WT.shape[1]
+    for j in range(nc):
+        WH[j, :] = 0.0
+    for i in range(A.shape[0]):
+        w = WT[A[i]]
+        if nc == 4:
+            h0, h1, h2, h3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
+            r0, r1, r2, r3 = WH[0], WH[1], WH[2], WH[3]
+            for f in range(F):
+                wf = w[f]
+                r0[f] += h0 * wf
+                r1[f] += h1 * wf
+                r2[f] += h2 * wf
+                r3[f] += h3 * wf
+        else:
+            for j in range(nc):
+                h = Hb[i, c + j]
+                r = WH[j]
+                for f in range(F):
+                    r[f] += h * w[f]
+
+
+@njit(**_OPTS)
+def _ratio_row(v, w):
+    for f in range(w.shape[0]):
+        w[f] = v[f] / (w[f] + _EPS)
+
+
+@njit(**_OPTS)
+def _ratio_log_row(v, w, wi, ei, mi, mf):
+    """w <- v / (w + eps); returns sum(v * log(w + eps)). wi: int32 view of w."""
+    F = w.shape[0]
+    for f in range(F):
+        w[f] = w[f] + _EPS
+    for f in range(F):  # x = m * 2**e with m in [sqrt(1/2), sqrt(2))
+        b = wi[f]
+        e = (b - np.int32(0x3F3504F3)) >> np.int32(23)
+        mi[f] = b - (e << np.int32(23))
+        ei[f] = e
+    acc = np.float32(0.0)
+    for f in range(F):
+        m = mf[f]
+        t = (m - np.float32(1.0)) / (m + np.float32(1.0))
+        t2 = t * t
+        lm = np.float32(2.0) * t * (np.float32(1.0) + t2 * (np.float32(1.0 / 3.0) + t2 * (
+            np.float32(0.2) + t2 * (np.float32(1.0 / 7.0) + t2 * np.float32(1.0 / 9.0)))))
+        acc += v[f] * (np.float32(ei[f]) * _LN2 + lm)
+        w[f] = v[f] / w[f]
+    return acc
+
+
+@njit(**_OPTS)
+def _dots(w, R, nc, out):
+    """out[j] = w · R[j] for j < nc."""
+    F = w.shape[0]
+    if nc == 4:
+        s0 = s1 = s2 = s3 = np.float32(0.0)
+        r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
+        for f in range(F):
+            wf = w[f]
+            s0 += wf * r0[f]
+            s1 += wf * r1[f]
+            s2 += wf * r2[f]
+            s3 += wf * r3[f]
+        out[0], out[1], out[2], out[3] = s0, s1, s2, s3
+    else:
+        for j in range(nc):
+            s = np.float32(0.0)
+            r = R[j]
+            for f in range(F):
+                s += w[f] * r[f]
+            out[j] = s
+
+
+@njit(**_OPTS)
+def _axpy_rows(dst, Hb, i, c, nc, R):
+    """dst += sum_j Hb[i, c + j] * R[j] for j < nc."""
+    F = dst.shape[0]
+    if nc == 4:
+        h0, h1, h2, h3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
+        r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
+        for f in range(F):
+            dst[f] += h0 * r0[f] + h1 * r1[f] + h2 * r2[f] + h3 * r3[f]
+    else:
+        for j in range(nc):
+            h = Hb[i, c + j]
+            r = R[j]
+            for f in range(F):
+                dst[f] += h * r[f]
+
+
+@njit(**_OPTS)
+def h_pass_kl(VT, WT, H, Hn, bounds, aptr, aidx, inv, want_cost, hb, wh, ei, mi):
+    """KL H update into Hn; returns sum(V log(WH + eps)) over all frames when ``want_cost``."""
+    F = VT.shape[1]
+    WH = wh[: TILE * F].reshape((TILE, F))
+    WHi = WH.view(np.int32)
+    mf = mi.view(np.float32)
+    s = np.zeros(TILE, np.float32)
+    acc = 0.0
+    for b in range(bounds.shape[0] - 1):
+        n0, n1 = bounds[b], bounds[b + 1]
+        A = aidx[aptr[b]: aptr[b + 1]]
+        Hb = _gather_h(H, A, n0, n1, hb)
+        for c in range(0, n1 - n0, TILE):
+            nc = min(TILE, n1 - n0 - c)
+            _model_rows(WT, A, Hb, c, nc, WH)
+            for j in range(nc):
+                if want_cost:
+                    acc += _ratio_log_row(VT[n0 + c + j], WH[j], WHi[j], ei, mi, mf)
+                else:
+                    _ratio_row(VT[n0 + c + j], WH[j])
+            for i in range(A.shape[0]):
+                k = A[i]
+                _dots(WT[k], WH, nc, s)
+                for j in range(nc):
+                    Hn[k, n0 + c + j] = Hb[i, c + j] * s[j] * inv[k]
+    return acc
+
+
+@njit(**_OPTS)
+def w_num_kl(VT, WT, H, NW, bounds, aptr, aidx, hb, wh):
+    """NW (K, F) += the KL W-update numerator (R Hᵀ)ᵀ, with R = V / (WH + eps)."""
+    F = VT.shape[1]
+    WH = wh[: TILE * F].reshape((TILE, F))
+    for b in range(bounds.shape[0] - 1):
+        n0, n1 = bounds[b], bounds[b + 1]
+        A = aidx[aptr[b]: aptr[b + 1]]
+        if A.shape[0] == 0:
+            continue
+        Hb = _gather_h(H, A, n0, n1, hb)
+        for c in range(0, n1 - n0, TILE):
+            nc = min(TILE, n1 - n0 - c)
+            _model_rows(WT, A, Hb, c, nc, WH)
+            for j in range(nc):
+                _ratio_row(VT[n0 + c + j], WH[j])
+            for i in range(A.shape[0]):
+                _axpy_rows(NW[A[i]], Hb, i, c, nc, WH)
+
+
+@njit(**_OPTS)
+def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, want_cost, hb, wh):
+    """Euclidean H update into Hn; returns (<V, WH>, ||WH||²) when ``want_cost``."""
+    s = np.zeros(TILE, np.float32)
+    cross = 0.0
+    quad = 0.0
+    for b in range(bounds.shape[0] - 1):
+        n0, n1 = bounds[b], bounds[b + 1]
+        A = aidx[aptr[b]: aptr[b + 1]]
+        ka = A.shape[0]
+        Hb = _gather_h(H, A, n0, n1, hb)
+        for c in range(0, n1 - n0, TILE):
+            nc = min(TILE, n1 - n0 - c)
+            Vt = VT[n0 + c: n0 + c + nc]
+            for i in range(ka):
+                k = A[i]
+                _dots(WT[k], Vt, nc, s)
+                for j in range(nc):
+                    den = np.float32(0.0)
+                    for m in range(ka):
+                        den += WtW[k, A[m]] * Hb[m, c + j]
+                    h = Hb[i, c + j]
+                    if want_cost:
+                        cross += h * s[j]
+                        quad += h * den
+                    Hn[k, n0 + c + j] = h * s[j] / (den + _EPS)
+    return cross, quad
+
+
+@njit(**_OPTS)
+def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, hb):
+    """NW (K, F) += (V Hᵀ)ᵀ and HHt (K, K) += H Hᵀ."""
+    for b in range(bounds.shape[0] - 1):
+        n0, n1 = bounds[b], bounds[b + 1]
+        A = aidx[aptr[b]: aptr[b + 1]]
+        ka = A.shape[0]
+        Hb = _gather_h(H, A, n0, n1, hb)
+        for c in range(0, n1 - n0, TILE):
+            nc = min(TILE, n1 - n0 - c)
+            for i in range(ka):
+                _axpy_rows(NW[A[i]], Hb, i, c, nc, VT[n0 + c: n0 + c + nc])
+        for i in range(ka):
+            for m in range(ka):
+                acc = np.float32(0.0)
+                for j in range(n1 - n0):
+                    acc += Hb[i, j] * Hb[m, j]
+                HHt[A[i], A[m]] += acc
