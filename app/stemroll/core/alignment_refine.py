@@ -18,7 +18,8 @@ from .alignment_features import AudioFeatures, N_PITCH, note_pitch_profile
 SEARCH_S = 0.12  # half-width of the search window around the warped onset
 PRIOR_S = 0.06  # standard deviation of the Gaussian prior on the shift
 MIN_GAP_S = 0.04  # two notes of one pitch stay at least this far apart
-BROADBAND = 0.25  # weight of the all-pitch rise added to a note's own
+CONTEXT = 1.0  # weight of the rise of the notes expected together with a note
+CHORD_S = 0.05  # notes warped this close count as one chord
 LAG = 2  # fine frames over which the rise of energy is measured
 
 
@@ -38,44 +39,53 @@ def refine_onsets(af: AudioFeatures, pitch: np.ndarray, onset_s: np.ndarray, *, 
     af: audio features; pitch: int (n_notes,); onset_s: warped onsets (n_notes,); fixed: bool
     (n_notes,) notes to leave where they are (anchored).
 
-    Two passes: the first searches around the warped onsets; the local median of the shifts it
-    found (a warp that runs early or late over a passage, or attacks that speak late) then
-    re-centres a narrower prior for the second.
+    A note's evidence is the rise of its own partials plus, with weight CONTEXT, the mean rise of
+    the partials of the notes expected with it (warped within CHORD_S): a chord's voices confirm
+    each other's attack. Two passes: the first searches around the warped onsets; the local
+    median of the shifts it found (a warp that runs early or late over a passage, or attacks
+    that speak late) re-centres a narrower prior for the second.
     """
     rate = af.grid.fine_rate
-    nov = pitch_novelty(af.pitch_fine)
-    broad = nov.mean(axis=0)
+    uniq, pitch_row = np.unique(np.asarray(pitch, dtype=int), return_inverse=True)
+    prof = np.zeros((len(uniq), N_PITCH), dtype=np.float32)
+    for r, p in enumerate(uniq):
+        rows, w = note_pitch_profile(int(p))
+        prof[r, rows] = w
+    curves = prof @ pitch_novelty(af.pitch_fine)  # (n_unique_pitches, n_fine)
     half = int(round(search_s * rate))
     offs = np.arange(-half, half + 1)
     warped = np.asarray(onset_s, dtype=float)
     fixed = np.zeros(len(warped), bool) if fixed is None else np.asarray(fixed, bool)
-    first, strength = yield from _pass(nov, broad, pitch, warped, fixed, offs, rate, prior_s, 0.0, 0.5)
+    first, strength = yield from _pass(curves, pitch_row, warped, fixed, offs, rate, prior_s, 0.0, 0.5)
     shift = _local_median(warped, first - warped, strength)
-    second, _ = yield from _pass(nov, broad, pitch, warped + shift, fixed, offs, rate, 0.6 * prior_s, 0.5, 1.0)
+    second, _ = yield from _pass(curves, pitch_row, warped + shift, fixed, offs, rate, 0.6 * prior_s, 0.5, 1.0)
     return np.where(fixed, warped, second)
 
 
-def _pass(nov, broad, pitch, centre_s, fixed, offs, rate, prior_s, p0, p1):
+def _pass(curves, pitch_row, centre_s, fixed, offs, rate, prior_s, p0, p1):
     """One search; returns (onsets s, peak strength) for every note (fixed notes: unchanged, 0)."""
-    n_fine = nov.shape[1]
+    n_fine = curves.shape[1]
     prior = np.exp(-0.5 * (offs / (prior_s * rate)) ** 2)
     out = centre_s.copy()
     strength = np.zeros(len(out))
-    order = np.argsort(out, kind="stable")
+    order = np.argsort(centre_s, kind="stable")
+    sorted_t = centre_s[order]
     last_by_pitch: dict[int, float] = {}
-    profiles = {p: note_pitch_profile(int(p)) for p in np.unique(pitch)}
     for done, k in enumerate(order):
-        p = int(pitch[k])
+        p = int(pitch_row[k])
         if not fixed[k]:
-            rows, w = profiles[p]
-            idx = np.clip(int(round(out[k] * rate)) + offs, 0, n_fine - 1)
-            curve = (w[:, None] * nov[rows][:, idx]).sum(axis=0) + BROADBAND * broad[idx]
+            idx = np.clip(int(round(centre_s[k] * rate)) + offs, 0, n_fine - 1)
+            curve = curves[p, idx]
+            a, b = np.searchsorted(sorted_t, [centre_s[k] - CHORD_S, centre_s[k] + CHORD_S])
+            mates = [m for m in order[a:b] if m != k]
+            if mates and CONTEXT > 0:
+                curve = curve + CONTEXT * curves[np.unique(pitch_row[mates])][:, idx].mean(axis=0)
             allowed = idx / rate >= last_by_pitch.get(p, -np.inf) + MIN_GAP_S
             score = curve * prior * allowed
             if score.max() > 0:
-                b = int(np.argmax(score))
-                out[k] = (idx[b] + _parabolic(score, b)) / rate
-                strength[k] = curve[b]
+                j = int(np.argmax(score))
+                out[k] = (idx[j] + _parabolic(score, j)) / rate
+                strength[k] = curve[j]
         last_by_pitch[p] = out[k]
         if done % 256 == 0:
             yield p0 + (p1 - p0) * done / len(order)

@@ -68,10 +68,28 @@ class DisplaySpectrogram:
         """Index of the frame whose centre is nearest ``t_s`` (clipped to the image)."""
         return int(np.clip(np.rint(t_s / self.hop_s), 0, self.n_frames - 1))
 
-    def to_uint8(self) -> np.ndarray:
-        """uint8 (rows, frames): ``floor_db`` -> 0, 0 dB -> 255 (index into a 256-entry colour table)."""
-        scale = 255.0 / -self.floor_db
-        return np.clip((self.db - self.floor_db) * scale + 0.5, 0, 255).astype(np.uint8)
+    def to_uint8(self, *, floor_db: float | None = None) -> np.ndarray:
+        """uint8 (rows, frames): ``floor_db`` (default: the display's floor) -> 0, 0 dB -> 255.
+
+        The result indexes a 256-entry colour table.
+        """
+        floor = self.floor_db if floor_db is None else float(floor_db)
+        if not floor < 0:
+            raise ValueError(f"floor_db must be below 0 dB, got {floor}")
+        scale = 255.0 / -floor
+        return np.clip((self.db - floor) * scale + 0.5, 0, 255).astype(np.uint8)
+
+    def auto_floor_db(self, *, median_at: float = 0.25, loudest_floor_db: float = -30.0) -> float:
+        """A colour-scale floor (dB) that puts the median cell ``median_at`` of the way up the scale.
+
+        Dense recordings (reverb, sustain) otherwise fill the image with bright colours. Kept
+        within [floor_db, loudest_floor_db].
+        """
+        if self.db.size == 0:
+            return self.floor_db
+        step = max(1, self.n_frames // 2000)  # a sample of columns is plenty for a median
+        median = float(np.median(self.db[:, ::step]))
+        return float(np.clip(median / (1.0 - median_at), self.floor_db, loudest_floor_db))
 
 
 def log_frequency_spectrogram(V: np.ndarray, *, sample_rate: int, n_fft: int, hop_length: int,

@@ -204,7 +204,7 @@ def path_cost(feats: Sequence[FeaturePair], path: np.ndarray) -> np.ndarray:
 def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = None, max_cells: int = 4_000_000,
                  radius_s: float = 0.4, frame_rate: float = 50.0, factor: int = 4,
                  weights: tuple[float, float, float] = (1.0, 1.0, 1.0), min_coarse: int = 4,
-                 skip_fraction: float = 0.5,
+                 skip_fraction: float = 1.0,
                  ) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
     """Multi-resolution DTW with open begin and end; yields progress, returns (path, cost).
 

@@ -284,25 +284,34 @@ def _mu(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray):
     return costs, False
 
 
-def _pgd(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray, lr: float = 0.05):
-    """Gradient steps of relative length ``lr`` (per factor), projected on E >= 0 and on D >= 0
-    with D's zero pattern; a step that raises the cost is undone and ``lr`` halved, an accepted
-    one grows it by 1.5. One pass per accepted step gives its cost and the next gradients."""
+def _pgd(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray, lr: float = 0.05,
+         beta: float = 0.9):
+    """Projected gradient descent with a diagonal (RMSprop) preconditioner and backtracking.
+
+    Each entry moves against its gradient divided by the running RMS of that gradient, by about
+    ``lr`` times its row's mean allowed magnitude; then E and D are projected on ``>= 0`` (ReLU)
+    and on the template zero pattern (of D, and of E, which starts from the same templates). A
+    step that raises the cost is undone and ``lr`` halved; an accepted one grows it by 1.5. One
+    pass per accepted step gives its cost and the next gradients."""
     costs: list[float] = []
     t0 = time.perf_counter()
+    allowed_E = model.E > 0
     c, gE, gD = model.pass_(grad_E=True, grad_D=True)
+    vE = vD = None
     for it in range(iterations):
         costs.append(c)
         yield NMFStep(it, c, time.perf_counter() - t0)
         if _settled(costs, tol):
             return costs, True
         E, DT = model.E, model.DT
-        dirE, dirD = gE[1] - gE[0], gD[1] - gD[0]  # gradients: denominator - numerator
-        sE = float(np.linalg.norm(E)) / max(float(np.linalg.norm(dirE)), 1e-30)
-        sD = float(np.linalg.norm(DT)) / max(float(np.linalg.norm(dirD)), 1e-30)
+        g_E, g_D = gE[1] - gE[0], gD[1] - gD[0]  # gradients: denominator - numerator
+        vE = g_E ** 2 if vE is None else beta * vE + (1 - beta) * g_E ** 2
+        vD = g_D ** 2 if vD is None else beta * vD + (1 - beta) * g_D ** 2
+        stepE = _row_mean(E, allowed_E) * g_E / (np.sqrt(vE) + EPS)
+        stepD = _row_mean(DT, allowed) * g_D / (np.sqrt(vD) + EPS)
         while True:
-            model.E = np.maximum(E - np.float32(lr * sE) * dirE, 0)
-            model.DT = np.maximum(DT - np.float32(lr * sD) * dirD, 0) * allowed
+            model.E = np.maximum(E - np.float32(lr) * stepE, 0) * allowed_E
+            model.DT = np.maximum(DT - np.float32(lr) * stepD, 0) * allowed
             c_new, gE_new, gD_new = model.pass_(grad_E=True, grad_D=True)
             if c_new <= c:
                 c, gE, gD, lr = c_new, gE_new, gD_new, lr * 1.5
@@ -314,3 +323,9 @@ def _pgd(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray, lr:
     costs.append(c)
     model.normalise()
     return costs, False
+
+
+def _row_mean(X: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Mean magnitude of each row's allowed entries, float32 (K, 1)."""
+    n = allowed.sum(axis=1)
+    return (X.sum(axis=1) / np.where(n > 0, n, 1)).astype(np.float32)[:, None]
