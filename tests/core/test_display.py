@@ -85,6 +85,20 @@ def test_extent_and_uint8_mapping():
     assert disp.row_of(60.4) == 0 and disp.frame_of(0.19) == 2 and disp.frame_of(99) == 2
 
 
+def test_auto_floor_puts_the_median_a_quarter_up_the_colour_scale():
+    rng = np.random.default_rng(1)
+    db = np.clip(rng.normal(-40.0, 10.0, (50, 4000)), -80, 0).astype(np.float32)
+    disp = DisplaySpectrogram(db, 40.0, 4, 0.01, -80.0)
+    floor = disp.auto_floor_db()
+    assert floor == pytest.approx(-40.0 / 0.75, abs=0.5)
+    u = disp.to_uint8(floor_db=floor)
+    assert np.median(u) == pytest.approx(0.25 * 255, abs=3)
+    assert DisplaySpectrogram(np.full((2, 3), -79.0, np.float32), 40.0, 4, 0.01).auto_floor_db() == -80.0
+    assert DisplaySpectrogram(np.zeros((2, 3), np.float32), 40.0, 4, 0.01).auto_floor_db() == -30.0
+    with pytest.raises(ValueError, match="below 0 dB"):
+        disp.to_uint8(floor_db=0.0)
+
+
 def test_long_piece_is_chunked_without_changing_the_result():
     rng = np.random.default_rng(0)
     V = rng.random((257, 9000)).astype(np.float32)

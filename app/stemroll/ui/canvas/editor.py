@@ -55,6 +55,7 @@ class EditorCanvas(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.graphics)
+        self.setFocusProxy(self.graphics)
 
         self.ruler = TimeRuler(on_click=self._on_ruler_click, on_drag=self._on_ruler_drag,
                                on_double_click=lambda t: self.clear_loop())
@@ -129,6 +130,10 @@ class EditorCanvas(QWidget):
 
     def playhead(self) -> float:
         return float(self.playheads[0].value())
+
+    def set_db_floor(self, floor_db: float | None) -> None:
+        """Spectrogram contrast: the level (dB below the loudest cell) shown darkest; None = automatic."""
+        self.spectrogram.set_floor(floor_db)
 
     def set_overlay(self, on: bool) -> None:
         self.overlay = bool(on)

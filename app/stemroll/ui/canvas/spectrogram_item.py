@@ -22,9 +22,17 @@ POOL = 4  # frames pooled per pyramid step
 COLOUR_MAP = "magma"
 
 
-def colour_table(name: str = COLOUR_MAP) -> np.ndarray:
-    """uint8 (256, 3) lookup table of a perceptually uniform pyqtgraph colour map."""
-    return pg.colormap.get(name).getLookupTable(0.0, 1.0, nPts=256, alpha=False)
+def colour_table(name: str = COLOUR_MAP, *, data_floor_db: float = -80.0, shown_floor_db: float | None = None) -> np.ndarray:
+    """uint8 (256, 3) lookup table of a perceptually uniform pyqtgraph colour map.
+
+    Index ``i`` stands for ``data_floor_db * (1 - i / 255)`` dB; the colour scale runs from
+    ``shown_floor_db`` (darkest; default ``data_floor_db``) to 0 dB, so contrast changes only
+    swap this table and never re-quantise the image.
+    """
+    shown = data_floor_db if shown_floor_db is None else shown_floor_db
+    db = data_floor_db * (1.0 - np.arange(256) / 255.0)
+    pos = np.clip((db - shown) / -shown, 0.0, 1.0)
+    return pg.colormap.get(name).map(pos, mode="byte")[:, :3].astype(np.uint8)
 
 
 def pool_time(img: np.ndarray, factor: int) -> np.ndarray:
@@ -41,10 +49,12 @@ class SpectrogramLayer:
 
     def __init__(self, view: pg.ViewBox, *, colour_map: str = COLOUR_MAP):
         self._view = view
+        self.colour_map = colour_map
         self._lut = colour_table(colour_map)
         self.levels: list[list[pg.ImageItem]] = []
         self.level = 0
         self.display: DisplaySpectrogram | None = None
+        self.shown_floor_db: float | None = None  # None: automatic (see DisplaySpectrogram.auto_floor_db)
 
     @property
     def tiles(self) -> list[pg.ImageItem]:
@@ -59,6 +69,7 @@ class SpectrogramLayer:
         self.display = disp
         if disp is None or disp.n_frames == 0:
             return
+        self._lut = self._table()
         img = disp.to_uint8()
         x0, y0, _, height = disp.extent()
         factor = 1
@@ -79,6 +90,27 @@ class SpectrogramLayer:
             img = pool_time(img, POOL)
             factor *= POOL
         self.level = 0
+
+    def effective_floor_db(self) -> float | None:
+        """The dB at the dark end of the colour scale now (None without a display)."""
+        if self.display is None:
+            return None
+        return self.shown_floor_db if self.shown_floor_db is not None else self.display.auto_floor_db()
+
+    def set_floor(self, floor_db: float | None) -> None:
+        """Contrast: the dB shown darkest (None: automatic). Swaps the colour table only."""
+        if floor_db is not None and not floor_db < 0:
+            raise ValueError(f"the colour scale's floor must be below 0 dB, got {floor_db}")
+        self.shown_floor_db = floor_db
+        if self.display is None:
+            return
+        self._lut = self._table()
+        for level in self.levels:
+            for item in level:
+                item.setLookupTable(self._lut)
+
+    def _table(self) -> np.ndarray:
+        return colour_table(self.colour_map, data_floor_db=self.display.floor_db, shown_floor_db=self.effective_floor_db())
 
     def update_level(self, seconds_per_pixel: float) -> None:
         """Show the coarsest level that still has at least one column per screen pixel."""
