@@ -54,7 +54,7 @@ def test_demo_paint_separate_solo_export_undo_save_reopen(qtbot, window, setting
     result = _separate(qtbot, win)
     assert [s.name for s in result.stems] == ["left hand", "right hand", "residual"]
     assert win.run_panel.plot.costs() == result.costs and len(result.costs) >= 4
-    assert "Up to date" in win.run_panel.state_label.text()
+    assert "up to date" in win.run_panel.state_label.text()
     assert win.export_action.isEnabled()
 
     # Solo the right hand: only its stem is heard.
@@ -82,7 +82,7 @@ def test_demo_paint_separate_solo_export_undo_save_reopen(qtbot, window, setting
     note = next(n for n in doc.score.notes if n.group_id == high)
     doc.push_edit(edits.assign_group(doc.score, [note.id], low))
     assert doc.score.note(note.id).group_id == low
-    assert doc.result_is_stale and "Out of date" in win.run_panel.state_label.text()
+    assert doc.result_is_stale and "out of date" in win.run_panel.state_label.text()
     _activate(qtbot, win)
     qtbot.keyClick(win, Qt.Key_Z, Qt.ControlModifier)
     assert doc.score.note(note.id).group_id == high
@@ -170,7 +170,7 @@ def test_editing_during_a_run_marks_the_result_out_of_date(qtbot, window, piece)
         doc.push_edit(edits.DeleteNotes((doc.score.notes[0].id,)))
     assert [s.name for s in doc.result.stems][:-1] == names_before  # computed from the snapshot
     assert doc.result_is_stale
-    assert "Out of date" in win.run_panel.state_label.text()
+    assert "out of date" in win.run_panel.state_label.text()
     assert "out of date" in win.statusBar().currentMessage()
 
 

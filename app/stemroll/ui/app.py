@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from PySide6.QtCore import QRectF, QSettings, Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from .. import __version__, resources_dir
@@ -54,6 +54,27 @@ def app_icon() -> QIcon:
     return icon
 
 
+def apply_style(app: QApplication) -> None:
+    """Fusion with a dark palette that matches the canvas (the spectrogram reads best on dark)."""
+    app.setStyle("Fusion")
+    pal = QPalette()
+    c = {
+        QPalette.Window: "#25282d", QPalette.WindowText: "#e6e6e6", QPalette.Base: "#1c1e22",
+        QPalette.AlternateBase: "#23262b", QPalette.ToolTipBase: "#f5f5dc", QPalette.ToolTipText: "#111111",
+        QPalette.Text: "#e6e6e6", QPalette.Button: "#33373d", QPalette.ButtonText: "#e6e6e6",
+        QPalette.BrightText: "#ff6b6b", QPalette.Link: "#56B4E9", QPalette.Highlight: "#2f6ea3",
+        QPalette.HighlightedText: "#ffffff", QPalette.PlaceholderText: "#8a8f98", QPalette.Mid: "#4a4f57",
+        QPalette.Dark: "#16181b", QPalette.Light: "#4a4f57", QPalette.Midlight: "#3b3f46",
+        QPalette.Shadow: "#0b0c0e",
+    }
+    for role, colour in c.items():
+        pal.setColor(role, QColor(colour))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        pal.setColor(QPalette.Disabled, role, QColor("#6f747c"))
+    pal.setColor(QPalette.Disabled, QPalette.Button, QColor("#2b2e33"))
+    app.setPalette(pal)
+
+
 def build_window(args: argparse.Namespace, settings: QSettings | None = None):
     """The main window with the requested files (or the demo) starting to open."""
     from .main_window import MainWindow
@@ -78,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("stemroll")
     app.setWindowIcon(app_icon())
+    apply_style(app)
     win = build_window(args)
     win.show()
     QTimer.singleShot(0, win.canvas.setFocus)

@@ -78,8 +78,8 @@ class MainWindow(QMainWindow):
         self.params_dock = self._dock("Settings", self.params_panel, right, "How the separation listens")
         self.tabifyDockWidget(self.run_dock, self.params_dock)
         self.run_dock.raise_()
-        self.resizeDocks([self.groups_dock, self.run_dock], [330, 330], Qt.Horizontal)
-        self.resizeDocks([self.groups_dock, self.run_dock], [300, 420], Qt.Vertical)
+        self.resizeDocks([self.groups_dock, self.run_dock], [340, 340], Qt.Horizontal)
+        self.resizeDocks([self.groups_dock, self.run_dock], [250, 520], Qt.Vertical)
 
     def _action(self, text: str, tip: str, slot=None, shortcut=None, *, checkable: bool = False) -> QAction:
         a = QAction(text, self)
@@ -177,19 +177,26 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Help")
         m.addActions([self.demo_action, self.about_action])
 
+        short = {self.open_audio_action: "Open audio", self.import_midi_action: "Import MIDI",
+                 self.save_action: "Save", self.undo_action: "Undo", self.redo_action: "Redo",
+                 self.overlay_action: "Overlay", self.zoom_out_action: "−", self.zoom_in_action: "+",
+                 self.zoom_fit_action: "Fit", self.separate_action: "Separate", self.export_action: "Export"}
+        for a, text in short.items():
+            a.setIconText(text)
         tb = self.addToolBar("Edit")
         tb.setObjectName("edit_toolbar")
-        tb.addActions([self.open_audio_action, self.import_midi_action, self.save_action])
-        tb.addSeparator()
-        tb.addActions([self.undo_action, self.redo_action])
-        tb.addSeparator()
-        tb.addActions(list(self.tool_actions.values()))
-        tb.addAction(self.overlay_action)
-        tb.addSeparator()
-        tb.addActions([self.zoom_out_action, self.zoom_in_action, self.zoom_fit_action])
-        tb.addSeparator()
-        tb.addAction(self.separate_action)
-        tb.addAction(self.export_action)
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        groups = ([self.open_audio_action, self.import_midi_action, self.save_action],
+                  [self.undo_action, self.redo_action],
+                  [*self.tool_actions.values(), self.overlay_action],
+                  [self.zoom_out_action, self.zoom_in_action, self.zoom_fit_action],
+                  [self.separate_action, self.export_action])
+        for i, actions in enumerate(groups):
+            if i:
+                tb.addSeparator()
+            tb.addActions(actions)
+        sep = tb.widgetForAction(self.separate_action)
+        sep.setStyleSheet("font-weight: bold;")
         tb = self.addToolBar("Transport")
         tb.setObjectName("transport_toolbar")
         tb.addWidget(self.transport)

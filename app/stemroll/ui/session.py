@@ -236,7 +236,7 @@ class Session(QObject):
         snap = self.separation.tag
         self.doc.set_result(result, revision=snap.revision, source=(snap.notes, snap.groups))
         stale = " The notes changed meanwhile: the stems are out of date." if self.doc.result_is_stale else ""
-        msg = f"Done in {result.elapsed_s:.1f} s: {len(result.stems)} stems.{stale}"
+        msg = f"Done: {len(result.costs)} passes in {result.elapsed_s:.1f} s.{stale}"
         self.separation_ended.emit(msg)
         self.status.emit(msg)
 

@@ -21,6 +21,14 @@ from ..document import Document
 NAME, COUNT, SOLO, MUTE = range(4)
 RESIDUAL_TIP = ("The residual: what the notes do not explain (noise, room, wrong or missing notes). "
                 "It is exported as its own stem, so all stems add up to the recording.")
+BUTTON_STYLE = """
+QToolButton#solo, QToolButton#mute {
+    background: palette(button); border: 1px solid palette(mid); border-radius: 3px;
+    min-width: 20px; min-height: 18px; font-weight: bold; color: palette(button-text);
+}
+QToolButton#solo:checked { background: #F0E442; color: black; border-color: #a89e1e; }
+QToolButton#mute:checked { background: #D55E00; color: white; border-color: #8f3f00; }
+"""
 SEEDS = (("MIDI tracks", "tracks", "One group per track of the MIDI file (e.g. right hand / left hand)."),
          ("MIDI channels", "channels", "One group per MIDI channel."),
          ("Split at pitch", "split", "Two groups: notes below the split pitch and notes from it up."))
@@ -70,6 +78,9 @@ class GroupsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
         self.table.verticalHeader().hide()
+        self.table.setStyleSheet(BUTTON_STYLE)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(NAME, QHeaderView.Stretch)
         for c in (COUNT, SOLO, MUTE):

@@ -173,10 +173,11 @@ class RunPanel(QWidget):
         elif doc.result is None:
             text, colour = "No stems yet: press Separate.", None
         elif doc.result_is_stale:
-            text, colour = "Out of date: the notes changed since these stems were made. Separate again.", STALE_COLOUR
+            text, colour = ("Stems out of date: the notes changed since they were made. Separate again "
+                            "to update them.", STALE_COLOUR)
         else:
             r = doc.result
-            text = f"Up to date: {len(r.stems)} stems, {len(r.costs)} passes, {r.elapsed_s:.1f} s."
+            text = f"Stems up to date: {len(r.stems) - 1} groups + residual."
             colour = FRESH_COLOUR
         self.state_label.setText(text)
         self.state_label.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "")

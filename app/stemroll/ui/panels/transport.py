@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from ...core.display import format_time
 from ..document import Document
+from ..icons import transport_icon
 
 POLL_MS = 33
 
@@ -48,12 +49,10 @@ class TransportPanel(QWidget):
         self._solo: set[int] = set()
         self._mute: set[int] = set()
         self._playing = False
-        self._icons = {on: self.style().standardIcon(QStyle.SP_MediaPause if on else QStyle.SP_MediaPlay)
-                       for on in (False, True)}
-        self.home_button = self._button(QStyle.SP_MediaSkipBackward, "Go to the start (Home)", self.go_home)
-        self.play_button = self._button(QStyle.SP_MediaPlay, "Play or pause (Space)", self.toggle_play)
-        self.stop_button = self._button(QStyle.SP_MediaStop, "Stop and go back to where playing started",
-                                        self.stop)
+        self._icons = {False: transport_icon("play"), True: transport_icon("pause")}
+        self.home_button = self._button("home", "Go to the start (Home)", self.go_home)
+        self.play_button = self._button("play", "Play or pause (Space)", self.toggle_play)
+        self.stop_button = self._button("stop", "Stop and go back to where playing started", self.stop)
         self.time_label = QLabel()
         self.time_label.setToolTip("Playhead position / length of the recording")
         self.time_label.setMinimumWidth(110)
@@ -76,9 +75,10 @@ class TransportPanel(QWidget):
         doc.result_changed.connect(self._reload)
         self._reload()
 
-    def _button(self, icon, tip: str, slot) -> QToolButton:
+    def _button(self, icon: str, tip: str, slot) -> QToolButton:
         b = QToolButton()
-        b.setIcon(self.style().standardIcon(icon))
+        b.setIcon(transport_icon(icon))
+        b.setAutoRaise(True)
         b.setToolTip(tip)
         b.clicked.connect(slot)
         return b
