@@ -21,6 +21,7 @@ so no full-size (n_bins, n_frames) temporary is allocated.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Generator
@@ -33,6 +34,21 @@ __all__ = ["NAEResult", "nae_steps", "nae_encode"]
 
 EPS = np.float32(1e-10)
 BLOCK_FRAMES = 64
+_blas = None
+
+
+def _one_blas_thread():
+    """Context: BLAS limited to one thread. The block products are small, where a second BLAS
+    thread gains nothing and, when another process holds a core, makes them 5-20x slower. The
+    limit is process-wide, so it is held only during a computation, never across a ``yield``."""
+    global _blas
+    try:
+        if _blas is None:
+            from threadpoolctl import ThreadpoolController
+            _blas = ThreadpoolController()
+        return _blas.limit(limits=1, user_api="blas")
+    except ImportError:
+        return contextlib.nullcontext()
 
 
 @dataclass
@@ -76,8 +92,9 @@ def nae_encode(encoder: np.ndarray, V: np.ndarray, mask: np.ndarray | None = Non
     if mask.shape != (K, N):
         raise ValueError(f"mask must have shape {(K, N)}, got {mask.shape}")
     H = np.zeros((K, N), dtype=np.float32)
-    for n0, n1, a, mb in _blocks(mask, K, N):
-        H[a, n0:n1] = (E[a] @ V[:, n0:n1]) * mb
+    with _one_blas_thread():
+        for n0, n1, a, mb in _blocks(mask, K, N):
+            H[a, n0:n1] = (E[a] @ V[:, n0:n1]) * mb
     return H
 
 
@@ -250,12 +267,16 @@ def nae_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str 
     mask = H0 > 0
     blocks = _blocks(mask, K, N)
     DT = np.ascontiguousarray(W.T)
-    model = _Model(V, np.zeros_like(DT), DT, blocks, divergence == "kl")
-    model.E = _init_encoder(W, H0, model.MVt, V)
-    model.normalise()
+    with _one_blas_thread():
+        model = _Model(V, np.zeros_like(DT), DT, blocks, divergence == "kl")
+        model.E = _init_encoder(W, H0, model.MVt, V)
+        model.normalise()
     steps = _mu if rule == "mu" else _pgd
     costs, converged = yield from steps(model, iterations, tol, allowed=DT > 0)
-    return NAEResult(np.ascontiguousarray(model.DT.T), model.activations(), costs, converged, encoder=model.E)
+    with _one_blas_thread():
+        model.normalise()
+        H = model.activations()
+    return NAEResult(np.ascontiguousarray(model.DT.T), H, costs, converged, encoder=model.E)
 
 
 def _settled(costs: list[float], tol: float) -> bool:
@@ -271,16 +292,19 @@ def _mu(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray):
     costs: list[float] = []
     t0 = time.perf_counter()
     for it in range(iterations):
-        c, (nE, dE), _ = model.pass_(grad_E=True, grad_D=False)
+        with _one_blas_thread():
+            c, (nE, dE), _ = model.pass_(grad_E=True, grad_D=False)
         costs.append(c)
         yield NMFStep(it, c, time.perf_counter() - t0)
         if _settled(costs, tol):
             return costs, True
-        model.E *= _ratio(nE, dE)
-        _, _, (nD, dD) = model.pass_(grad_E=False, grad_D=True, want_cost=False)
-        model.DT *= _ratio(nD, dD)
-        model.normalise()
-    costs.append(model.pass_(grad_E=False, grad_D=False)[0])
+        with _one_blas_thread():
+            model.E *= _ratio(nE, dE)
+            _, _, (nD, dD) = model.pass_(grad_E=False, grad_D=True, want_cost=False)
+            model.DT *= _ratio(nD, dD)
+            model.normalise()
+    with _one_blas_thread():
+        costs.append(model.pass_(grad_E=False, grad_D=False)[0])
     return costs, False
 
 
@@ -296,33 +320,41 @@ def _pgd(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray, lr:
     costs: list[float] = []
     t0 = time.perf_counter()
     allowed_E = model.E > 0
-    c, gE, gD = model.pass_(grad_E=True, grad_D=True)
+    with _one_blas_thread():
+        c, gE, gD = model.pass_(grad_E=True, grad_D=True)
     vE = vD = None
     for it in range(iterations):
         costs.append(c)
         yield NMFStep(it, c, time.perf_counter() - t0)
         if _settled(costs, tol):
             return costs, True
-        E, DT = model.E, model.DT
-        g_E, g_D = gE[1] - gE[0], gD[1] - gD[0]  # gradients: denominator - numerator
-        vE = g_E ** 2 if vE is None else beta * vE + (1 - beta) * g_E ** 2
-        vD = g_D ** 2 if vD is None else beta * vD + (1 - beta) * g_D ** 2
-        stepE = _row_mean(E, allowed_E) * g_E / (np.sqrt(vE) + EPS)
-        stepD = _row_mean(DT, allowed) * g_D / (np.sqrt(vD) + EPS)
-        while True:
-            model.E = np.maximum(E - np.float32(lr) * stepE, 0) * allowed_E
-            model.DT = np.maximum(DT - np.float32(lr) * stepD, 0) * allowed
-            c_new, gE_new, gD_new = model.pass_(grad_E=True, grad_D=True)
-            if c_new <= c:
-                c, gE, gD, lr = c_new, gE_new, gD_new, lr * 1.5
-                break
-            lr *= 0.5
-            if lr < 1e-9:  # no descent step left: a stationary point within float precision
-                model.E, model.DT = E, DT
-                return costs, True
+        with _one_blas_thread():
+            accepted = _pgd_step(model, gE, gD, vE, vD, allowed_E, allowed, c, lr, beta)
+        if accepted is None:  # no descent step left: a stationary point within float precision
+            return costs, True
+        c, gE, gD, vE, vD, lr = accepted
     costs.append(c)
-    model.normalise()
     return costs, False
+
+
+def _pgd_step(model: _Model, gE, gD, vE, vD, allowed_E, allowed, c: float, lr: float, beta: float):
+    """One accepted projected step (see ``_pgd``): (cost, gE, gD, vE, vD, lr) after it, or None
+    (factors unchanged) when even a tiny step raises the cost."""
+    E, DT = model.E, model.DT
+    g_E, g_D = gE[1] - gE[0], gD[1] - gD[0]  # gradients: denominator - numerator
+    vE = g_E ** 2 if vE is None else beta * vE + (1 - beta) * g_E ** 2
+    vD = g_D ** 2 if vD is None else beta * vD + (1 - beta) * g_D ** 2
+    stepE = _row_mean(E, allowed_E) * g_E / (np.sqrt(vE) + EPS)
+    stepD = _row_mean(DT, allowed) * g_D / (np.sqrt(vD) + EPS)
+    while lr >= 1e-9:
+        model.E = np.maximum(E - np.float32(lr) * stepE, 0) * allowed_E
+        model.DT = np.maximum(DT - np.float32(lr) * stepD, 0) * allowed
+        c_new, gE_new, gD_new = model.pass_(grad_E=True, grad_D=True)
+        if c_new <= c:
+            return c_new, gE_new, gD_new, vE, vD, lr * 1.5
+        lr *= 0.5
+    model.E, model.DT = E, DT
+    return None
 
 
 def _row_mean(X: np.ndarray, allowed: np.ndarray) -> np.ndarray:
