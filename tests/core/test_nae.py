@@ -155,7 +155,8 @@ def test_trained_encoder_decomposes_new_audio_ten_times_faster_than_nmf():
     nmf = run(nmf_steps(V2, W0, H02, divergence=params.divergence, iterations=params.iterations, tol=params.tol))
     t_nmf = time.perf_counter() - t0
     ratio = t_nmf / min(t_encode)
-    assert ratio >= 10, f"ratio {ratio:.0f}: one-pass encoding took {min(t_encode) * 1e3:.1f} ms, NMF {t_nmf * 1e3:.1f} ms"
+    assert ratio >= 10, (f"only {ratio:.1f}x: one-pass encoding took {min(t_encode) * 1e3:.1f} ms, "
+                         f"NMF {t_nmf * 1e3:.1f} ms")
     assert np.all(H2[~mask] == 0) and H2.min() >= 0
     # ...and what was learnt on the first half carries over: on the unseen half the trained
     # encoder's loss is a small fraction of the untrained (matched-filter) encoder's.

@@ -10,9 +10,9 @@ or half the squared Euclidean distance.
 ``rule='mu'``: multiplicative updates, alternating E then D. ``V̂`` is linear in E with
 nonnegative coefficients (``V̂[f,n] = sum_kb D[f,k] M[k,n] V[b,n] E[k,b]``), so both updates are
 the Lee-Seung majorise-minimise steps of a nonnegative linear model and the loss never
-increases; zeros of D (and of E) stay zero. ``rule='pgd'``: projected gradient descent (ReLU
-projection, D's structural zeros re-imposed) with a backtracking step size, so the loss never
-increases either.
+increases; zeros of D (and of E) stay zero. ``rule='pgd'``: projected gradient descent
+(RMS-preconditioned steps, ReLU projection, the template zeros of D and E re-imposed) with a
+backtracking step size, so the loss never increases either.
 
 Training and inference are separate: ``nae_encode`` decomposes new audio of the same instrument
 in one matrix product. Frames are processed in blocks with only the components the mask allows,
@@ -59,14 +59,12 @@ class NAEResult(NMFResult):
     encoder: np.ndarray | None = None
 
 
-def _blocks(mask: np.ndarray | None, K: int, N: int, block: int = BLOCK_FRAMES):
-    """[(n0, n1, active component indices, mask block (Ka, n1 - n0) float32 or None)]."""
+def _blocks(mask: np.ndarray, K: int, N: int, block: int = BLOCK_FRAMES):
+    """Frame blocks with at least one allowed component: [(n0, n1, active component indices (Ka,),
+    mask block float32 (Ka, n1 - n0))]."""
     out = []
     for n0 in range(0, N, block):
         n1 = min(N, n0 + block)
-        if mask is None:
-            out.append((n0, n1, np.arange(K), None))
-            continue
         mb = mask[:, n0:n1]
         a = np.flatnonzero((mb > 0).any(axis=1))
         if len(a):
