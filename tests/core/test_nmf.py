@@ -165,3 +165,13 @@ def test_no_components_and_empty_frames():
     res = run(nmf_steps(V, np.zeros((8, 0), np.float32), np.zeros((0, 5), np.float32), iterations=2))
     ref = run(nmf_dense_steps(V, np.zeros((8, 0), np.float32), np.zeros((0, 5), np.float32), iterations=2))
     np.testing.assert_allclose(res.costs, ref.costs, rtol=1e-5)
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
+@pytest.mark.parametrize("divergence", DIVERGENCES)
+def test_threads_split_the_blocks_without_changing_the_result(divergence):
+    V, W0, H0 = score_problem(seed=8)
+    one = run(nmf_steps(V, W0, H0, divergence=divergence, iterations=10, tol=0, n_threads=1))
+    two = run(nmf_steps(V, W0, H0, divergence=divergence, iterations=10, tol=0, n_threads=2))
+    np.testing.assert_allclose(two.costs, one.costs, rtol=1e-4)
+    np.testing.assert_allclose(two.H, one.H, rtol=1e-4, atol=1e-6 * one.H.max())

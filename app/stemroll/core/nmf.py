@@ -22,6 +22,7 @@ from typing import Generator
 
 import numpy as np
 
+from .threads import default_engine_threads
 from .nmf_blocks import EPS, BlockPlan, Scratch, h_pass, load_kernels, plan_blocks, v_constant, w_pass
 
 # Block plans per backend: the kernels want exact active sets (cut where the set changes),
@@ -144,7 +145,8 @@ def nmf_dense_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence
 
 def nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str = "kl", iterations: int = 50,
               tol: float = 1e-4, update_W: bool = True, normalise_W: bool = True, engine: str = "blocks",
-              cost_every: int = 1, plan: BlockPlan | None = None, backend: str = "auto") -> Generator[NMFStep, None, NMFResult]:
+              cost_every: int = 1, plan: BlockPlan | None = None, backend: str = "auto",
+              n_threads: int | None = None) -> Generator[NMFStep, None, NMFResult]:
     """Factorise V ≈ W H by multiplicative updates.
 
     V: nonnegative float32 (n_bins, n_frames); W0 (n_bins, K) and H0 (K, n_frames) give the
@@ -156,6 +158,8 @@ def nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str 
     the cost on iterations 0, k, 2k, ... and repeats the last value in between (convergence is
     then tested between computed costs only). ``plan`` reuses a ``plan_blocks(H0, ...)`` result.
     backend: 'auto' runs the block passes compiled with numba when it is installed, else NumPy.
+    n_threads: threads for the compiled passes (default ``threads.default_engine_threads()``:
+    one core is left to the UI and audio). BLAS threads are set by ``threads.engine_threads``.
     The block engine holds V, W, two copies of H and O(n_bins * block) scratch; V is not copied
     when it is already C-contiguous float32.
     """
@@ -167,6 +171,7 @@ def nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str 
         result = yield from nmf_dense_steps(V, W0, H0, divergence=divergence, iterations=iterations, tol=tol,
                                             update_W=update_W, normalise_W=normalise_W)
         return result
+    t0 = time.perf_counter()
     V, W, H = _validate(V, W0, H0, divergence, cost_every, keep_layout=True)
     kernels = load_kernels() if backend in ("auto", "numba") else None
     if backend == "numba" and kernels is None:
@@ -176,16 +181,25 @@ def nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str 
     if plan.n_frames != V.shape[1] or plan.n_components != H.shape[0]:
         raise ValueError(f"block plan is for {plan.n_components} components x {plan.n_frames} frames, "
                          f"got H {H.shape}")
-    kl = divergence == "kl"
-    WT = np.ascontiguousarray(W.T)  # (K, n_bins): rows gather contiguously per block
-    Hn = H.copy()  # double buffer: the H update is written here, so a stop leaves H untouched
-    const = v_constant(V, kl=kl)
-    scratch = Scratch(plan, V.shape[0], kernels)
     Vx = V.T if kernels is not None else V  # the kernels read frame-major spectra
     if not Vx.flags.c_contiguous and not (kernels is None and Vx.flags.f_contiguous):
         Vx = np.ascontiguousarray(Vx)  # one copy of V (pass V in Fortran order to avoid it)
+    scratch = Scratch(plan, V.shape[0], kernels, n_threads=n_threads or default_engine_threads())
+    try:
+        result = yield from _block_steps(V, Vx, W, H, scratch, kl=divergence == "kl", iterations=iterations,
+                                         tol=tol, update_W=update_W, normalise_W=normalise_W,
+                                         cost_every=cost_every, t0=t0)
+    finally:
+        scratch.close()
+    return result
+
+
+def _block_steps(V, Vx, W, H, scratch: Scratch, *, kl: bool, iterations: int, tol: float, update_W: bool,
+                 normalise_W: bool, cost_every: int, t0: float) -> Generator[NMFStep, None, NMFResult]:
+    WT = np.ascontiguousarray(W.T)  # (K, n_bins): the passes read one template per row
+    Hn = H.copy()  # double buffer: the H update is written here, so a stop leaves H untouched
+    const = v_constant(V, kl=kl)
     costs: list[float] = []
-    t0 = time.perf_counter()
     converged = False
     last_fresh = math.nan
     for it in range(iterations):

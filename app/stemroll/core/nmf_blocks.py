@@ -9,6 +9,7 @@ rounding). All arrays are float32; costs are accumulated in float64.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,24 +138,51 @@ def load_kernels():
 
 
 class Scratch:
-    """Work buffers of one engine run, sized from the plan once.
+    """Work buffers (and worker threads) of one engine run, sized from the plan once.
 
     ``kernels``: the ``nmf_numba`` module to run the passes compiled (they read V frame-major,
-    as VT (N, F)), or None for the NumPy passes (V as (F, N)).
+    as VT (N, F)), or None for the NumPy passes (V as (F, N)). With ``n_threads > 1`` the
+    compiled passes split the blocks into that many parts of equal work, each run on its own
+    thread (the kernels release the GIL); call ``close()`` to stop the threads.
     """
 
-    def __init__(self, plan: BlockPlan, n_bins: int, kernels=None) -> None:
+    def __init__(self, plan: BlockPlan, n_bins: int, kernels=None, *, n_threads: int = 1) -> None:
         ka, b, F = max(plan.max_active, 1), max(plan.max_frames, 1), max(n_bins, 1)
         self.kernels = kernels
         self.plan = plan
         self.flat = plan.flat()
-        self.hb = np.empty(ka * b, np.float32)
-        self.wh = np.empty(F * (4 if kernels is not None else b), np.float32)
-        self.ei = np.empty(F, np.int32)
-        self.mi = np.empty(F, np.int32)
+        n_parts = max(1, min(int(n_threads), len(plan.active))) if kernels is not None else 1
+        work = np.cumsum(np.diff(plan.bounds) * (np.diff(self.flat[1]) + 2)) if len(plan.active) else np.zeros(0)
+        cuts = np.searchsorted(work, work[-1] * np.arange(1, n_parts) / n_parts) + 1 if n_parts > 1 else []
+        edges = [0, *[int(c) for c in cuts], len(plan.active)]
+        self.parts = [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+        self.bufs = [_Buffers(ka, b, F, 4 if kernels is not None else b) for _ in self.parts]
+        self.wh = self.bufs[0].wh
+        self._pool = ThreadPoolExecutor(len(self.parts) - 1) if len(self.parts) > 1 else None
 
     def view(self, name: str, rows: int, cols: int) -> np.ndarray:
         return getattr(self, name)[: rows * cols].reshape(rows, cols)
+
+    def map(self, fn) -> list:
+        """[fn(part, b_lo, b_hi, buffers) for each part], the parts run concurrently."""
+        if self._pool is None:
+            return [fn(0, *self.parts[0], self.bufs[0])]
+        futures = [self._pool.submit(fn, i, lo, hi, self.bufs[i]) for i, (lo, hi) in enumerate(self.parts) if i]
+        first = fn(0, *self.parts[0], self.bufs[0])
+        return [first] + [f.result() for f in futures]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+class _Buffers:
+    def __init__(self, ka: int, b: int, F: int, wh_rows: int) -> None:
+        self.hb = np.empty(ka * b, np.float32)
+        self.wh = np.empty(F * wh_rows, np.float32)
+        self.ei = np.empty(F, np.int32)
+        self.mi = np.empty(F, np.int32)
 
 
 def h_pass(V, WT, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float) -> float:
@@ -165,11 +193,13 @@ def h_pass(V, WT, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float)
     D(V | WH) or 0.5 ||V - WH||².
     """
     kn = s.kernels
+    bounds, aptr, aidx = s.flat
     wsum = WT.sum(axis=1)
     if kl:
         inv = (np.float32(1.0) / (wsum + EPS)).astype(np.float32)
         if kn is not None:
-            vlog = kn.h_pass_kl(V, WT, H, Hn, *s.flat, inv, want_cost, s.hb, s.wh, s.ei, s.mi)
+            vlog = sum(s.map(lambda i, lo, hi, bf: kn.h_pass_kl(V, WT, H, Hn, bounds, aptr, aidx, lo, hi, inv,
+                                                                 want_cost, bf.hb, bf.wh, bf.ei, bf.mi)))
         else:
             vlog = _h_pass_kl_numpy(V, WT, H, Hn, s, inv, want_cost)
         if not want_cost:
@@ -177,7 +207,9 @@ def h_pass(V, WT, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float)
         return const - vlog + float(np.dot(wsum.astype(np.float64), H.sum(axis=1, dtype=np.float64)))
     WtW = WT @ WT.T
     if kn is not None:
-        cross, quad = kn.h_pass_eu(V, WT, WtW, H, Hn, *s.flat, want_cost, s.hb, s.wh)
+        parts = s.map(lambda i, lo, hi, bf: kn.h_pass_eu(V, WT, WtW, H, Hn, bounds, aptr, aidx, lo, hi,
+                                                         want_cost, bf.hb, bf.wh))
+        cross, quad = sum(p[0] for p in parts), sum(p[1] for p in parts)
     else:
         cross, quad = _h_pass_eu_numpy(V, WT, WtW, H, Hn, s, want_cost)
     return const - cross + 0.5 * quad if want_cost else float("nan")
@@ -187,25 +219,26 @@ def w_pass(V, WT, H, s: Scratch, *, kl: bool) -> None:
     """One W update of WT (K, F) in place, with the current H (K, N); V laid out as for ``h_pass``."""
     K, F = WT.shape
     kn = s.kernels
-    NW = np.zeros((K, F), np.float32)
+    bounds, aptr, aidx = s.flat
+    NWs = [np.zeros((K, F), np.float32) for _ in s.parts]
     if kl:
         if kn is not None:
-            kn.w_num_kl(V, WT, H, NW, *s.flat, s.hb, s.wh)
+            s.map(lambda i, lo, hi, bf: kn.w_num_kl(V, WT, H, NWs[i], bounds, aptr, aidx, lo, hi, bf.hb, bf.wh))
         else:
             for n0, n1, A in s.plan.blocks:
                 Hb, R = _ratio_block(V, WT, H, n0, n1, A, s, want_log=False)[1::2]
-                NW[A] += Hb @ R.T
-        WT *= NW / (H.sum(axis=1)[:, None] + EPS)
+                NWs[0][A] += Hb @ R.T
+        WT *= sum(NWs[1:], NWs[0]) / (H.sum(axis=1)[:, None] + EPS)
         return
-    HHt = np.zeros((K, K), np.float32)
+    HHts = [np.zeros((K, K), np.float32) for _ in s.parts]
     if kn is not None:
-        kn.w_num_eu(V, H, NW, HHt, *s.flat, s.hb)
+        s.map(lambda i, lo, hi, bf: kn.w_num_eu(V, H, NWs[i], HHts[i], bounds, aptr, aidx, lo, hi, bf.hb))
     else:
         for n0, n1, A in s.plan.blocks:
             Hb = H[A, n0:n1]
-            NW[A] += Hb @ V[:, n0:n1].T
-            HHt[np.ix_(A, A)] += Hb @ Hb.T
-    WT *= NW / (HHt @ WT + EPS)
+            NWs[0][A] += Hb @ V[:, n0:n1].T
+            HHts[0][np.ix_(A, A)] += Hb @ Hb.T
+    WT *= sum(NWs[1:], NWs[0]) / (sum(HHts[1:], HHts[0]) @ WT + EPS)
 
 
 def _ratio_block(V, WT, H, n0, n1, A, s: Scratch, *, want_log: bool):

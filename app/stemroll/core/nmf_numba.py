@@ -10,7 +10,8 @@ and are cached on disk (``cache=True``): the first process compiles them (a few 
 ones load them.
 
 Shapes (float32 unless noted): VT (N, F), WT (K, F), H / Hn (K, N); the plan is given as int64
-``bounds`` (n_blocks + 1,), ``aptr`` (n_blocks + 1,) and ``aidx`` (concatenated active lists).
+``bounds`` (n_blocks + 1,), ``aptr`` (n_blocks + 1,) and ``aidx`` (concatenated active lists);
+each call handles blocks ``b_lo .. b_hi - 1``, so callers can split a pass over threads.
 Scratch: ``hb`` >= max_active * max_frames, ``wh`` >= 4 * F, ``mi``/``ei`` int32 >= F.
 """
 
@@ -36,27 +37,35 @@ def _gather_h(H, A, n0, n1, hb):
 
 @njit(**_OPTS)
 def _model_rows(WT, A, Hb, c, nc, WH):
-    """WH[j] = sum_i Hb[i, c + j] * WT[A[i]] for j < nc (nc <= 4)."""
+    """WH[j] = sum_i Hb[i, c + j] * WT[A[i]] for j < nc (nc <= 4), four templates per sweep."""
     F = WT.shape[1]
     for j in range(nc):
         WH[j, :] = 0.0
-    for i in range(A.shape[0]):
-        w = WT[A[i]]
-        if nc == 4:
-            h0, h1, h2, h3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
-            r0, r1, r2, r3 = WH[0], WH[1], WH[2], WH[3]
+    ka = A.shape[0]
+    i = 0
+    if nc == 4:
+        r0, r1, r2, r3 = WH[0], WH[1], WH[2], WH[3]
+        while i + 4 <= ka:
+            wa, wb, wc, wd = WT[A[i]], WT[A[i + 1]], WT[A[i + 2]], WT[A[i + 3]]
+            a0, a1, a2, a3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
+            b0, b1, b2, b3 = Hb[i + 1, c], Hb[i + 1, c + 1], Hb[i + 1, c + 2], Hb[i + 1, c + 3]
+            c0, c1, c2, c3 = Hb[i + 2, c], Hb[i + 2, c + 1], Hb[i + 2, c + 2], Hb[i + 2, c + 3]
+            d0, d1, d2, d3 = Hb[i + 3, c], Hb[i + 3, c + 1], Hb[i + 3, c + 2], Hb[i + 3, c + 3]
             for f in range(F):
-                wf = w[f]
-                r0[f] += h0 * wf
-                r1[f] += h1 * wf
-                r2[f] += h2 * wf
-                r3[f] += h3 * wf
-        else:
-            for j in range(nc):
-                h = Hb[i, c + j]
-                r = WH[j]
-                for f in range(F):
-                    r[f] += h * w[f]
+                x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+                r0[f] += a0 * x + b0 * y + c0 * z + d0 * u
+                r1[f] += a1 * x + b1 * y + c1 * z + d1 * u
+                r2[f] += a2 * x + b2 * y + c2 * z + d2 * u
+                r3[f] += a3 * x + b3 * y + c3 * z + d3 * u
+            i += 4
+    while i < ka:
+        w = WT[A[i]]
+        for j in range(nc):
+            h = Hb[i, c + j]
+            r = WH[j]
+            for f in range(F):
+                r[f] += h * w[f]
+        i += 1
 
 
 @njit(**_OPTS)
@@ -129,7 +138,7 @@ def _axpy_rows(dst, Hb, i, c, nc, R):
 
 
 @njit(**_OPTS)
-def h_pass_kl(VT, WT, H, Hn, bounds, aptr, aidx, inv, want_cost, hb, wh, ei, mi):
+def h_pass_kl(VT, WT, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh, ei, mi):
     """KL H update into Hn; returns sum(V log(WH + eps)) over all frames when ``want_cost``."""
     F = VT.shape[1]
     WH = wh[: TILE * F].reshape((TILE, F))
@@ -137,7 +146,7 @@ def h_pass_kl(VT, WT, H, Hn, bounds, aptr, aidx, inv, want_cost, hb, wh, ei, mi)
     mf = mi.view(np.float32)
     s = np.zeros(TILE, np.float32)
     acc = 0.0
-    for b in range(bounds.shape[0] - 1):
+    for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
         A = aidx[aptr[b]: aptr[b + 1]]
         Hb = _gather_h(H, A, n0, n1, hb)
@@ -158,11 +167,11 @@ def h_pass_kl(VT, WT, H, Hn, bounds, aptr, aidx, inv, want_cost, hb, wh, ei, mi)
 
 
 @njit(**_OPTS)
-def w_num_kl(VT, WT, H, NW, bounds, aptr, aidx, hb, wh):
+def w_num_kl(VT, WT, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh):
     """NW (K, F) += the KL W-update numerator (R Hᵀ)ᵀ, with R = V / (WH + eps)."""
     F = VT.shape[1]
     WH = wh[: TILE * F].reshape((TILE, F))
-    for b in range(bounds.shape[0] - 1):
+    for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
         A = aidx[aptr[b]: aptr[b + 1]]
         if A.shape[0] == 0:
@@ -178,12 +187,12 @@ def w_num_kl(VT, WT, H, NW, bounds, aptr, aidx, hb, wh):
 
 
 @njit(**_OPTS)
-def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, want_cost, hb, wh):
+def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb, wh):
     """Euclidean H update into Hn; returns (<V, WH>, ||WH||²) when ``want_cost``."""
     s = np.zeros(TILE, np.float32)
     cross = 0.0
     quad = 0.0
-    for b in range(bounds.shape[0] - 1):
+    for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
         A = aidx[aptr[b]: aptr[b + 1]]
         ka = A.shape[0]
@@ -207,9 +216,9 @@ def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, want_cost, hb, wh):
 
 
 @njit(**_OPTS)
-def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, hb):
+def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb):
     """NW (K, F) += (V Hᵀ)ᵀ and HHt (K, K) += H Hᵀ."""
-    for b in range(bounds.shape[0] - 1):
+    for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
         A = aidx[aptr[b]: aptr[b + 1]]
         ka = A.shape[0]
