@@ -41,6 +41,10 @@ Threads: ``on_stopped`` runs on PortAudio's thread for the end of the buffer and
 error reported by PortAudio, or inside ``position_s``/``is_playing`` when the polling notices a dead
 device. A Qt caller should emit a signal from it (queued to the GUI thread) and do nothing else.
 
+Diagnostics: ``underflow_count`` (callbacks since ``play()`` that reported an output underflow),
+``mix_buffer`` (the read-only frame-major buffer being played, at ``output_rate`` Hz), and a test
+tap (``enable_tap()``, then ``tapped()`` / ``last_block()``: copies of what reached the device).
+
 ``sounddevice`` is imported lazily: without the PortAudio library, ``playback_status()`` says so and
 ``play()`` returns False; everything else in Stemroll keeps working.
 """

@@ -51,11 +51,6 @@ class PlaybackStatus:
     def state(self) -> str:
         return "available" if self.available else "unavailable"
 
-    @property
-    def reason(self) -> str:
-        """Same as ``message`` (the transport panel reads this name)."""
-        return self.message
-
 
 def playback_status(device: int | str | None = None, *, refresh: bool = False) -> PlaybackStatus:
     """Resolve ``device`` (None: the default output) and say whether playback can work.

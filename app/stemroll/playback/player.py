@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
-from time import monotonic
+from time import monotonic, sleep
 
 import numpy as np
 
@@ -85,12 +85,6 @@ class Player:
     def set_mixture(self, samples: np.ndarray, sample_rate: int) -> None:
         """Play the plain mixture (one "stem"), as before any separation exists."""
         self.set_stems([samples], sample_rate)
-
-    load = set_stems  # alias used by the transport panel
-
-    def set_gains(self, gains: Sequence[float]) -> None:
-        """Per-stem linear gains (alias of ``set_mix(gains=...)``)."""
-        self.set_mix(gains=gains)
 
     def set_mix(self, *, gains=None, solo=None, mute=None) -> None:
         """Change per-stem gains (linear), solo and mute flags; None keeps a setting. Mute wins over solo."""
@@ -257,6 +251,9 @@ class Player:
         if not self._playing or stream is None or self._finished:
             return
         stalled = monotonic() - self._rt.last_cb > self._stall_timeout_s
+        if stalled:  # maybe only starved by this thread holding the GIL: let the callback run first
+            sleep(0.05)
+            stalled = monotonic() - self._rt.last_cb > self._stall_timeout_s
         if stalled or not (stream.active or self._rt.ended):
             self._fail(dev.DEVICE_STALLED if stalled else dev.DEVICE_LOST)
 
