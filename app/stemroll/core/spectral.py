@@ -44,24 +44,47 @@ def _window(n_fft: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
 
 
+def _frames_span(cfg: STFTConfig, start: int, stop: int) -> tuple[int, int]:
+    """Samples [a, b) of the unpadded signal that frames start..stop-1 read (may reach outside it)."""
+    pad = cfg.n_fft // 2
+    return start * cfg.hop_length - pad, (stop - 1) * cfg.hop_length - pad + cfg.n_fft
+
+
+def stft_frames(x: np.ndarray, cfg: STFTConfig, *, start: int, stop: int, chunk_frames: int = 1024) -> np.ndarray:
+    """Frames ``start .. stop-1`` of ``stft(x, cfg)`` without transforming the rest.
+
+    x: float array (n_samples,) (a memory map works: only the samples those frames read are
+    touched). Returns complex64 (n_bins, stop - start), Fortran-ordered (one contiguous spectrum
+    per frame). Temporaries stay below ``chunk_frames`` frames.
+    """
+    if x.ndim != 1:
+        raise ValueError(f"stft expects a mono signal of shape (n,), got {x.shape}")
+    if not 0 <= start <= stop:
+        raise ValueError(f"frame range must satisfy 0 <= start <= stop, got {start}, {stop}")
+    out = np.empty((stop - start, cfg.n_bins), np.complex64)
+    win = _window(cfg.n_fft)
+    for f0 in range(start, stop, chunk_frames):
+        f1 = min(stop, f0 + chunk_frames)
+        a, b = _frames_span(cfg, f0, f1)
+        seg = np.zeros(b - a, np.float32)
+        lo, hi = max(a, 0), min(b, len(x))
+        if hi > lo:
+            seg[lo - a: hi - a] = x[lo:hi]
+        frames = sliding_window_view(seg, cfg.n_fft)[:: cfg.hop_length][: f1 - f0]
+        out[f0 - start: f1 - start] = scipy.fft.rfft(frames * win, axis=1)
+    return out.T
+
+
 def stft(x: np.ndarray, cfg: STFTConfig) -> np.ndarray:
     """STFT of a mono signal.
 
     x: float array, shape (n_samples,). Returns complex64, shape (n_bins, n_frames) with
-    ``n_frames = 1 + n_samples // hop_length``.
+    ``n_frames = 1 + n_samples // hop_length`` (Fortran-ordered).
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"stft expects a mono signal of shape (n,), got {x.shape}")
-    pad = cfg.n_fft // 2
-    xp = np.pad(x, (pad, pad))
-    n_frames = cfg.n_frames(len(x))
-    need = (n_frames - 1) * cfg.hop_length + cfg.n_fft
-    if len(xp) < need:
-        xp = np.pad(xp, (0, need - len(xp)))
-    frames = sliding_window_view(xp, cfg.n_fft)[:: cfg.hop_length][:n_frames]
-    win = _window(cfg.n_fft)
-    return scipy.fft.rfft(frames * win, axis=1).T.astype(np.complex64, copy=False)
+    return stft_frames(x, cfg, start=0, stop=cfg.n_frames(len(x)))
 
 
 def istft(X: np.ndarray, cfg: STFTConfig, *, length: int) -> np.ndarray:
@@ -69,33 +92,55 @@ def istft(X: np.ndarray, cfg: STFTConfig, *, length: int) -> np.ndarray:
 
     X: complex, shape (n_bins, n_frames). Returns float32, shape (length,).
     """
+    return istft_frames(X, cfg, first_frame=0, start=0, length=length)
+
+
+def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int, length: int) -> np.ndarray:
+    """Samples ``start .. start+length-1`` of the inverse STFT, from frames ``first_frame ..``.
+
+    X: complex (n_bins, m) holds frames ``first_frame .. first_frame+m-1``. The result equals
+    ``istft(X_full, cfg, length=...)[start:start+length]`` when X holds every frame of X_full
+    that overlaps those samples (frames ``k`` with ``k*hop - n_fft/2 < start + length`` and
+    ``k*hop + n_fft/2 > start``; see ``frames_for_samples``). Returns float32 (length,).
+    """
     if X.shape[0] != cfg.n_bins:
         raise ValueError(f"expected {cfg.n_bins} bins for n_fft={cfg.n_fft}, got {X.shape[0]}")
     win = _window(cfg.n_fft)
-    frames = scipy.fft.irfft(X.T, n=cfg.n_fft, axis=1).astype(np.float32, copy=False) * win
-    n_frames = frames.shape[0]
-    pad = cfg.n_fft // 2
-    total = (n_frames - 1) * cfg.hop_length + cfg.n_fft
+    hop, pad = cfg.hop_length, cfg.n_fft // 2
+    n_frames = X.shape[1]
+    origin = first_frame * hop - pad  # unpadded sample index of the local buffer's first sample
+    total = (n_frames - 1) * hop + cfg.n_fft if n_frames else 0
     y = np.zeros(total, dtype=np.float32)
     wsum = np.zeros(total, dtype=np.float32)
     w2 = win * win
-    hop = cfg.hop_length
     # Overlap-add in n_fft/hop passes of non-overlapping frames: vectorised, no Python loop per frame.
     step = cfg.n_fft // hop + (cfg.n_fft % hop > 0)
     for r in range(step):
         idx = np.arange(r, n_frames, step)
         if not len(idx):
             continue
-        block = frames[idx]  # (m, n_fft)
+        block = scipy.fft.irfft(X[:, idx].T, n=cfg.n_fft, axis=1).astype(np.float32, copy=False)
+        block *= win
         starts = idx * hop
         _add_disjoint(y, starts, block)
         _add_disjoint(wsum, starts, np.broadcast_to(w2, block.shape))
-    y = y[pad: pad + length]
-    wsum = wsum[pad: pad + length]
     out = np.zeros(length, dtype=np.float32)
-    ok = wsum > 1e-8
-    out[ok] = y[ok] / wsum[ok]
+    lo, hi = max(start, origin), min(start + length, origin + total)
+    if hi > lo:
+        yy = y[lo - origin: hi - origin]
+        ww = wsum[lo - origin: hi - origin]
+        ok = ww > 1e-8
+        seg = out[lo - start: hi - start]
+        seg[ok] = yy[ok] / ww[ok]
     return out
+
+
+def frames_for_samples(cfg: STFTConfig, start: int, stop: int, *, n_frames: int) -> tuple[int, int]:
+    """The range [k0, k1) of the n_frames frames whose windows overlap samples [start, stop)."""
+    hop, pad = cfg.hop_length, cfg.n_fft // 2
+    k0 = max(0, -(-(start + pad - cfg.n_fft + 1) // hop))
+    k1 = min(n_frames, (stop - 1 + pad) // hop + 1)
+    return k0, max(k0, k1)
 
 
 def _add_disjoint(buf: np.ndarray, starts: np.ndarray, block: np.ndarray) -> None:

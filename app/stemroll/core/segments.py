@@ -1,0 +1,135 @@
+"""Separation of long recordings in bounded memory: analysis and resynthesis segment by segment.
+
+The factorisation itself runs once over the whole recording (the block engine in ``nmf`` holds
+V, W, two copies of H and small scratch, never a full-size temporary), so W is shared by all
+segments and the result is exactly that of the unsegmented separation, with no seams to
+crossfade. What would otherwise hold several full-size copies is done here per segment:
+
+* ``magnitude``: the mean channel magnitude V (n_bins, n_frames), computed from one segment of
+  frames at a time (the complex STFT of the whole recording is never held);
+* ``group_masks``: soft masks for a range of frames from W and H (only the components active
+  there are multiplied);
+* ``resynthesis_blocks``: for consecutive ranges of output samples, the STFT of just the frames
+  that overlap them, masked, inverse-transformed and overlap-added exactly (the frames that
+  reach into a neighbouring range are recomputed there), yielding the stems block by block so
+  the caller can write them to files as they come.
+
+Peak memory is about V + H + the input audio + one segment's spectra (~100 MB at the defaults).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .constraints import RESIDUAL_GROUP
+from .spectral import STFTConfig, frames_for_samples, istft_frames, stft_frames
+
+MaskFn = Callable[[int, int], np.ndarray]
+
+
+def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 2048) -> np.ndarray:
+    """Mean of the channels' STFT magnitudes, float32 (n_bins, n_frames), in Fortran order.
+
+    audio: (channels, n_samples) float array or memory map. Equals
+    ``magnitude_mono(stft_multi(audio, cfg))`` up to float rounding. Fortran order lets the
+    block engine read one spectrum per frame without copying V.
+    """
+    audio = _as_2d(audio)
+    C, n = audio.shape
+    N = cfg.n_frames(n)
+    VT = np.empty((N, cfg.n_bins), np.float32)
+    for a in range(0, N, segment_frames):
+        b = min(N, a + segment_frames)
+        acc = np.abs(stft_frames(audio[0], cfg, start=a, stop=b))
+        for c in range(1, C):
+            acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b))
+        if C > 1:
+            acc /= np.float32(C)
+        VT[a:b] = acc.T
+    return VT.T
+
+
+def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids: Sequence[int], *,
+                power: float) -> MaskFn:
+    """A function ``masks(k0, k1)`` -> float32 (len(group_ids), n_bins, k1 - k0).
+
+    Alpha-Wiener masks as ``separation.soft_masks``: (W_g H_g)^p over the sum over all groups
+    including the residual one, for frames k0 .. k1-1 of W (n_bins, K) and H (K, n_frames).
+    Components whose activations are all zero in the range are skipped (they add nothing).
+    """
+    comp_groups = np.asarray(comp_groups)
+    members = [np.flatnonzero(comp_groups == g) for g in list(group_ids) + [RESIDUAL_GROUP]]
+    p = np.float32(power)
+
+    def masks(k0: int, k1: int) -> np.ndarray:
+        m = k1 - k0
+        out = np.empty((len(members), W.shape[0], m), np.float32)
+        for i, idx in enumerate(members):
+            Hs = H[idx, k0:k1]
+            live = idx[Hs.any(axis=1)] if len(idx) else idx
+            if len(live) == 0:
+                out[i] = 0.0
+                continue
+            np.matmul(W[:, live], H[live, k0:k1], out=out[i])
+            if power == 2.0:
+                np.multiply(out[i], out[i], out=out[i])
+            elif power != 1.0:
+                np.power(out[i], p, out=out[i])
+        total = out.sum(axis=0)
+        total += np.float32(1e-20)
+        out = out[:-1]
+        out /= total
+        return out
+
+    return masks
+
+
+def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
+                       segment_frames: int = 512) -> Iterator[tuple[int, np.ndarray]]:
+    """Stems block by block: yields ``(start_sample, block)``, block float32 (n_groups + 1, channels, m).
+
+    Row g < n_groups is group g's stem (every channel masked with the same masks), the last
+    row the residual ``audio - sum(group stems)``. Blocks follow each other without gaps or
+    overlaps and cover all of ``audio`` (channels, n_samples); they equal the corresponding
+    samples of the whole-recording inverse STFT (up to float rounding).
+    """
+    audio = _as_2d(audio)
+    if segment_frames < 1:
+        raise ValueError(f"segment_frames must be >= 1, got {segment_frames}")
+    C, n = audio.shape
+    N = cfg.n_frames(n)
+    step = segment_frames * cfg.hop_length
+    for s0 in range(0, max(n, 1), step):
+        s1 = min(n, s0 + step)
+        k0, k1 = frames_for_samples(cfg, s0, s1, n_frames=N)
+        M = masks(k0, k1)
+        if M.shape != (n_groups, cfg.n_bins, k1 - k0):
+            raise ValueError(f"masks for frames {k0}..{k1} have shape {M.shape}, "
+                             f"expected {(n_groups, cfg.n_bins, k1 - k0)}")
+        block = np.empty((n_groups + 1, C, s1 - s0), np.float32)
+        for c in range(C):
+            X = stft_frames(audio[c], cfg, start=k0, stop=k1)
+            for g in range(n_groups):
+                block[g, c] = istft_frames(X * M[g], cfg, first_frame=k0, start=s0, length=s1 - s0)
+        block[n_groups] = audio[:, s0:s1] - block[:n_groups].sum(axis=0)
+        yield s0, block
+
+
+def resynthesise(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
+                 segment_frames: int = 512) -> np.ndarray:
+    """All of ``resynthesis_blocks`` in one float32 array (n_groups + 1, channels, n_samples)."""
+    audio = _as_2d(audio)
+    out = np.empty((n_groups + 1, *audio.shape), np.float32)
+    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=n_groups, segment_frames=segment_frames):
+        out[:, :, s0: s0 + block.shape[2]] = block
+    return out
+
+
+def _as_2d(audio: np.ndarray) -> np.ndarray:
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.ndim != 2:
+        raise ValueError(f"audio must have shape (channels, n_samples), got {audio.shape}")
+    return audio
