@@ -33,7 +33,9 @@ MIN_DURATION_S = 0.03
 class AlignmentResult:
     """notes: same ids, pitches, groups, tracks and order as the input, aligned onset_s/offset_s.
     confidence: float32 (n_notes,) in [0, 1], low = doubtful. path_s: float64 (n_points, 2) of
-    (score time s, audio time s), the global warping path before per-note refinement."""
+    (score time s, audio time s): the global warp before per-note refinement, both columns
+    strictly increasing (one point per DTW frame of the score, anchors exact), so
+    ``np.interp(t, path_s[:, 0], path_s[:, 1])`` maps any score time to the recording."""
 
     notes: tuple[Note, ...]
     confidence: np.ndarray
@@ -109,9 +111,8 @@ def align_steps(y: np.ndarray, sample_rate: int, notes: Sequence[Note], *,
     new_off = np.clip(np.maximum(new_off, new_on + MIN_DURATION_S), None, max(duration_s, float(new_on.max()) + MIN_DURATION_S))
     conf = note_confidence(af, pitch, new_on, new_off)
     out = tuple(n.evolve(onset_s=float(a), offset_s=float(b)) for n, a, b in zip(notes, new_on, new_off))
-    path_s = np.stack([t0 + path[:, 0] / rate, path[:, 1] / rate], axis=1)
     yield "refine", 1.0
-    return AlignmentResult(out, conf, path_s)
+    return AlignmentResult(out, conf, np.stack([score_s, audio_s], axis=1))
 
 
 def warp_from_path(path: np.ndarray, *, t0_s: float, frame_rate: float) -> tuple[np.ndarray, np.ndarray]:

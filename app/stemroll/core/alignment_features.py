@@ -63,13 +63,16 @@ class FrameGrid:
 class AudioFeatures:
     """chroma: float32 (13, n_dtw) unit columns, 12 pitch classes scaled by loudness + silence; onset: float32 (12, n_dtw) decaying onset chroma;
     pitch_fine: float32 (N_PITCH, n_fine) log-compressed pitch energies at the fine rate;
-    energy_db: float32 (n_dtw,) frame level relative to the loud frames (0 dB = 95th percentile)."""
+    energy_db: float32 (n_dtw,) frame level relative to the loud frames (0 dB = 95th percentile);
+    fine_n_fft: window length (samples at grid.sample_rate) of the fine pitch energies.
+    ``pitch_fine`` is log1p(FINE_GAMMA * power / ref): expm1 of it is power in units of ref / FINE_GAMMA."""
 
     grid: FrameGrid
     chroma: np.ndarray
     onset: np.ndarray
     pitch_fine: np.ndarray
     energy_db: np.ndarray
+    fine_n_fft: int = 2048
 
 
 def to_analysis_rate(y: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
@@ -201,7 +204,7 @@ def audio_features(y: np.ndarray, sample_rate: int) -> AudioFeatures:
     chroma = with_loudness(shape_chroma(fold_chroma(p_c), ref=ref, silent=energy_db < SILENCE_DB), energy_db)
     pitch_fine = compress(p_o, ref=float(np.percentile(p_o.sum(axis=0), 95)) / 12 if p_o.size else 1.0, gamma=FINE_GAMMA)
     onset = decaying_onsets(_pool_max(fold_chroma(onset_peaks(_flux(pitch_fine))), grid.ratio, n_dtw))
-    return AudioFeatures(grid, chroma, onset, pitch_fine, energy_db)
+    return AudioFeatures(grid, chroma, onset, pitch_fine, energy_db, cfg_o.n_fft)
 
 
 def _flux(log_pitch: np.ndarray, *, lag: int = 2) -> np.ndarray:

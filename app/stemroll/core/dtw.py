@@ -160,17 +160,31 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
     return path, path_cost(feats, path)
 
 
-def skip_cost_estimate(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *, fraction: float = 0.5,
+def skip_cost_estimate(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *, fraction: float = 1.0,
                        n_rows: int = 256, n_pairs: int = 20000, seed: int = 0) -> float:
-    """A skip cost between a good and a chance match: ``fraction`` of the way from the median
-    best cost of a row (within its band) to the median cost of random cells of the whole matrix."""
+    """Cost of leaving one audio frame out at an end of the path.
+
+    For each feature the "good" level is its cost at the best cell of sampled rows (within the
+    band) and the "chance" level its median cost over random cells of the whole matrix. Features
+    that describe content (``coarse``) contribute ``good + fraction * (chance - good)``: audio that
+    matches worse than chance (a silent lead-in against the first chord) is left out, music that
+    matches is not. Timing features (onsets) contribute their good level only: frames without
+    onsets on both sides agree, which says nothing about whether the frame belongs to the piece.
+    """
     n, m = feats[0].score.shape[1], feats[0].audio.shape[1]
     rng = np.random.default_rng(seed)
-    rand = path_cost(feats, np.stack([rng.integers(0, n, n_pairs), rng.integers(0, m, n_pairs)], axis=1))
-    best = [block_cost(feats, int(i), int(i) + 1, int(lo[i]), int(hi[i]) + 1).min()
-            for i in np.unique(np.linspace(0, n - 1, min(n, n_rows)).astype(int))]
-    good = float(np.median(best))
-    return good + fraction * max(0.0, float(np.median(rand)) - good)
+    pairs = np.stack([rng.integers(0, n, n_pairs), rng.integers(0, m, n_pairs)], axis=1)
+    best = []
+    for i in np.unique(np.linspace(0, n - 1, min(n, n_rows)).astype(int)):
+        row = block_cost(feats, int(i), int(i) + 1, int(lo[i]), int(hi[i]) + 1)[0]
+        best.append((int(i), int(lo[i]) + int(np.argmin(row))))
+    best = np.asarray(best, dtype=np.int64)
+    total = 0.0
+    for f in feats:
+        good = float(np.median(path_cost([f], best)))
+        chance = float(np.median(path_cost([f], pairs)))
+        total += good + (fraction * max(0.0, chance - good) if f.coarse else 0.0)
+    return total
 
 
 def _backtrack(steps: np.ndarray, lo: np.ndarray, i: int, j: int) -> np.ndarray:
