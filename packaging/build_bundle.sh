@@ -62,5 +62,7 @@ rm -rf "$dist/stemroll"
 end=$(date +%s)
 
 bundle="$dist/stemroll"
+# A user who unpacks the bundle runs ./install_desktop_entry.sh for the menu entry and file type.
+install -m 0755 "$here/install_desktop_entry.sh" "$bundle/install_desktop_entry.sh"
 "$venv/bin/python" "$here/bundle_sizes.py" "$bundle"
 echo "build_bundle: built $bundle in $((end - start)) s; smoke test: packaging/smoke_test.sh $bundle"

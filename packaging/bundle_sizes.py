@@ -61,7 +61,7 @@ def breakdown(bundle: Path) -> tuple[dict[str, int], list[tuple[int, Path]]]:
     owners: dict[str, set[str]] = defaultdict(set)
     for p, sonames in deps.items():
         if p.parent == bundle:
-            g = "Python runtime"
+            g = "executable (bootloader + pure-Python modules)"
         elif p.parent == internal and p.name in top_libs:
             continue
         else:
@@ -76,7 +76,7 @@ def breakdown(bundle: Path) -> tuple[dict[str, int], list[tuple[int, Path]]]:
     totals: dict[str, int] = defaultdict(int)
     for p, size in sizes.items():
         if p.parent == bundle:
-            totals["Python runtime"] += size
+            totals["executable (bootloader + pure-Python modules)" if needed(p) else "scripts"] += size
             continue
         top = p.relative_to(internal).parts[0]
         if top in top_libs:

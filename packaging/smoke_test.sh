@@ -15,7 +15,8 @@
 #      separates, exports into DIR and exits 0; the exported stems are checked like step 3.
 #      Until the editor has that flag, the fallback starts `stemroll --demo` and requires it to stay
 #      up for SMOKE_GUI_SECONDS (default 15) without a Python traceback, then stops it.
-# HOME and XDG_CONFIG_HOME point into a temporary folder, so the user's settings are never touched.
+#   5. the bundle's install_desktop_entry.sh installs the menu entry pointing at the bundle.
+# HOME and the XDG folders point into a temporary folder, so the user's settings are never touched.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bundle="$(cd "${1:-$here/dist/stemroll}" 2>/dev/null && pwd)" || { echo "smoke: FAILED: no bundle folder ${1:-$here/dist/stemroll}" >&2; exit 1; }
@@ -108,5 +109,13 @@ elif [ $rc -ne 0 ]; then
 else
   check_stems "$gui_out" "gui"
   say "gui: --smoke-test took $(( $(date +%s) - t0 )) s"
+fi
+# --- 5. the desktop entry installer shipped in the bundle (into the temporary HOME) -----------------
+if [ -x "$bundle/install_desktop_entry.sh" ]; then
+  "$bundle/install_desktop_entry.sh" >"$tmp/desktop.log" 2>&1 || fail "install_desktop_entry.sh: $(cat "$tmp/desktop.log")"
+  grep -qE '^Exec="?/.*/stemroll"? %F$' "$XDG_DATA_HOME/applications/stemroll.desktop" 2>/dev/null \
+    || fail "the installed desktop entry does not start $bundle/stemroll"
+  [ -s "$XDG_DATA_HOME/icons/hicolor/256x256/apps/stemroll.png" ] || fail "install_desktop_entry.sh installed no icon"
+  say "desktop entry: installs from the bundle (menu entry, icons, *.stemroll type)"
 fi
 say "passed ($bundle)"

@@ -99,3 +99,40 @@ def test_fresh_environment_runs_the_installed_demo(wheel, tmp_path):
     # The installed copy reads its resources from site-packages, not from this checkout.
     where = subprocess.run([bin_dir / "python", "-c", "import stemroll; print(stemroll.resources_dir())"], **run)
     assert Path(where.stdout.strip()).resolve().is_relative_to(env_dir.resolve()), where.stdout
+
+
+def test_desktop_entry_installer_registers_menu_entry_icons_and_file_type(tmp_path):
+    """packaging/install_desktop_entry.sh into a temporary XDG home, then --uninstall."""
+    script = ROOT / "packaging" / "install_desktop_entry.sh"
+    data, config = tmp_path / "share", tmp_path / "config"
+    config.mkdir()
+    (config / "mimeapps.list").write_text("[Default Applications]\ntext/plain=editor.desktop\n"
+                                          "application/x-stemroll-project=old.desktop\n")
+    program = tmp_path / "my apps" / "stemroll-gui"
+    env = {**os.environ, "XDG_DATA_HOME": str(data), "XDG_CONFIG_HOME": str(config), "HOME": str(tmp_path)}
+    r = subprocess.run([script, "--exec", str(program)], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+    entry = (data / "applications" / "stemroll.desktop").read_text()
+    assert f'Exec="{program}" %F' in entry.splitlines()
+    assert "Icon=stemroll" in entry and "application/x-stemroll-project" in entry
+    for n in (16, 32, 48, 64, 128, 256):
+        icon = data / "icons" / "hicolor" / f"{n}x{n}" / "apps" / "stemroll.png"
+        assert icon.read_bytes() == (RESOURCES / "icons" / f"stemroll-{n}.png").read_bytes()
+    assert (data / "icons" / "hicolor" / "scalable" / "apps" / "stemroll.svg").is_file()
+    assert (data / "mime" / "packages" / "stemroll-mime.xml").read_bytes() == (RESOURCES / "stemroll-mime.xml").read_bytes()
+    mimeapps = (config / "mimeapps.list").read_text().splitlines()
+    assert mimeapps == ["[Default Applications]", "text/plain=editor.desktop",
+                        "application/x-stemroll-project=stemroll.desktop"]
+    if shutil.which("update-mime-database"):
+        assert "application/x-stemroll-project:*.stemroll" in (data / "mime" / "globs2").read_text()
+    if shutil.which("desktop-file-validate"):
+        v = subprocess.run(["desktop-file-validate", "--no-hints", data / "applications" / "stemroll.desktop"],
+                           capture_output=True, text=True)
+        assert v.returncode == 0, v.stdout + v.stderr
+
+    r = subprocess.run([script, "--uninstall"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert not (data / "applications" / "stemroll.desktop").exists()
+    assert not list((data / "icons").rglob("stemroll.*"))
+    assert (config / "mimeapps.list").read_text().splitlines() == ["[Default Applications]", "text/plain=editor.desktop"]
