@@ -47,6 +47,18 @@ def test_demo_paint_separate_solo_export_undo_save_reopen(qtbot, window, setting
     low, high = (g.id for g in doc.score.groups)
     assert all((n.pitch < 60) == (n.group_id == low) for n in doc.score.notes)
     assert win.isWindowModified()
+    # ...and paint the right hand's notes of the first bars into the left hand's group, with the
+    # canvas selection and Assign selection; one undo step.
+    high_early = [n.id for n in doc.score.notes if n.group_id == high and n.onset_s < 2.0]
+    win.canvas.set_selection(high_early)
+    win.groups_panel.table.selectRow(0)
+    assert doc.current_group_id == low and win.groups_panel.assign_button.isEnabled()
+    steps = doc.undo_stack.count()
+    qtbot.mouseClick(win.groups_panel.assign_button, Qt.LeftButton)
+    assert all(doc.score.note(i).group_id == low for i in high_early) and high_early
+    assert doc.undo_stack.count() == steps + 1
+    doc.undo_stack.undo()
+    assert all(doc.score.note(i).group_id == high for i in high_early)
 
     # A short excerpt of the engine's work: few passes (set through the settings panel).
     win.params_panel.editors["iterations"].setValue(4)
@@ -155,7 +167,7 @@ def test_closing_during_a_run_cancels_cleanly(qtbot, settings, piece):
     assert not win.isVisible()
 
 
-def test_editing_during_a_run_marks_the_result_out_of_date(qtbot, window, piece):
+def test_editing_during_a_run_marks_the_result_out_of_date(qtbot, window, piece, tmp_path, monkeypatch):
     win, doc = window, window.doc
     open_and_wait(qtbot, win, piece)
     doc.set_params(replace(doc.params, iterations=30, tol=0.0))
@@ -172,6 +184,19 @@ def test_editing_during_a_run_marks_the_result_out_of_date(qtbot, window, piece)
     assert doc.result_is_stale
     assert "out of date" in win.run_panel.state_label.text()
     assert "out of date" in win.statusBar().currentMessage()
+
+    # File > Export stems through the dialog (accepted as is, into a folder of the test's own).
+    from stemroll.ui.panels import export_dialog
+
+    def accept(dlg):
+        dlg.folder_edit.setText(str(tmp_path / "out"))
+        dlg.format_combo.setCurrentIndex(1)
+        return export_dialog.ExportDialog.Accepted
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
+    with qtbot.waitSignal(win.session.exported, timeout=30000):
+        win.export_action.trigger()
+    assert sorted(p.suffix for p in (tmp_path / "out").iterdir()) == [".flac", ".flac", ".flac", ".json", ".mid"]
 
 
 def test_drop_audio_and_midi_together(qtbot, window, piece):

@@ -205,7 +205,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
         self.busy_bar = QProgressBar()
-        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setRange(0, 100)
+        self.busy_bar.setTextVisible(False)
         self.busy_bar.setMaximumWidth(140)
         self.busy_bar.setToolTip("Opening the file…")
         self.busy_bar.hide()
@@ -235,6 +236,7 @@ class MainWindow(QMainWindow):
         s.status.connect(self.show_status)
         s.error.connect(self.show_error)
         s.loading_changed.connect(self.busy_bar.setVisible)
+        s.load_task.progress.connect(self._on_load_progress)
         s.loading_changed.connect(self._update_enabled)
         s.recent_changed.connect(self._fill_recent)
         s.exported.connect(self._on_exported)
@@ -243,6 +245,10 @@ class MainWindow(QMainWindow):
         self.canvas.loop_changed.connect(t.set_loop)
         self.canvas.seek_requested.connect(t.seek)
         self.canvas.selection_changed.connect(self._update_enabled)
+
+    @Slot(object)
+    def _on_load_progress(self, p) -> None:
+        self.busy_bar.setValue(int(round(100 * p.fraction)))
 
     @Slot(float)
     def _on_position_changed(self, t_s: float) -> None:

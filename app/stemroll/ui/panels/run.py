@@ -37,13 +37,15 @@ class CostPlot(pg.PlotWidget):
         self.setToolTip("How far the model is from the recording after each pass, in dB below the first "
                         "pass; the curve flattens when more passes would not help")
         self._costs: list[float] = []
+        self._passes = 10
         self._x_max = 10
         self._y_min = -5.0
         self._apply_range()
 
     def start(self, passes: int) -> None:
         """Clear the plot for a run of at most ``passes`` passes."""
-        self._x_max = max(int(passes), 1)
+        self._passes = max(int(passes), 1)
+        self._x_max = min(self._passes, 20)
         self._y_min = -5.0
         self.set_costs([])
         self._apply_range()
@@ -56,8 +58,8 @@ class CostPlot(pg.PlotWidget):
         c = np.maximum(np.asarray(self._costs, dtype=float), 1e-30)
         y = 10.0 * np.log10(c / c[0])
         x_max, y_min = self._x_max, self._y_min
-        if len(c) - 1 > x_max:
-            x_max = len(c) - 1
+        while len(c) - 1 > x_max:  # the pass axis doubles as the run goes on (few axis redraws)
+            x_max = min(2 * x_max, self._passes) if x_max < self._passes else len(c) - 1
         if y.min() < y_min + 0.5:
             y_min = 5.0 * np.floor((y.min() - 0.5) / 5.0)
         if (x_max, y_min) != (self._x_max, self._y_min):
