@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.signal
+import scipy.sparse
 from scipy.ndimage import maximum_filter1d
 
-from .spectral import STFTConfig, stft
+from .spectral import STFTConfig, stft_frames
 from .units import hz_to_midi, midi_to_hz
 
 ANALYSIS_RATE = 22050
@@ -104,22 +105,18 @@ def pitch_filterbank(*, sample_rate: int, n_fft: int) -> np.ndarray:
 def pitch_spectrogram(y: np.ndarray, cfg: STFTConfig, fb: np.ndarray, *, chunk_frames: int = 2048) -> np.ndarray:
     """Pitch-band power of a mono signal, computed chunk by chunk so memory stays bounded.
 
-    y: float32 (n,). Returns float32 (N_PITCH, cfg.n_frames(n)); frames centred at k * hop.
+    y: float32 (n,); fb: (N_PITCH, n_bins) band weights. Returns float32 (N_PITCH,
+    cfg.n_frames(n)); frames centred at k * hop as in ``stft``.
     """
-    n = len(y)
-    hop, pad = cfg.hop_length, cfg.n_fft // 2
-    n_frames = cfg.n_frames(n)
+    n_frames = cfg.n_frames(len(y))
+    used = np.flatnonzero(fb.any(axis=0))
+    top = int(used[-1]) + 1 if len(used) else 1
+    bank = scipy.sparse.csr_matrix(fb[:, :top])
     out = np.empty((fb.shape[0], n_frames), dtype=np.float32)
-    lead = -(-pad // hop)  # frames of context so that chunk edges see the real signal
     for f0 in range(0, n_frames, chunk_frames):
         f1 = min(n_frames, f0 + chunk_frames)
-        g0 = max(0, f0 - lead)
-        s0, s1 = g0 * hop, min(n, (f1 - 1) * hop + pad + 1)
-        X = stft(y[s0:s1], cfg)[:, f0 - g0: f1 - g0]
-        P = X.real ** 2 + X.imag ** 2
-        out[:, f0: f0 + P.shape[1]] = fb @ P
-        if P.shape[1] < f1 - f0:  # only when the signal is shorter than the first window
-            out[:, f0 + P.shape[1]: f1] = 0.0
+        X = stft_frames(y, cfg, start=f0, stop=f1)[:top]
+        out[:, f0:f1] = bank @ (X.real ** 2 + X.imag ** 2)
     return out
 
 
