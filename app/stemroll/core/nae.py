@@ -17,20 +17,24 @@ backtracking step size, so the loss never increases either.
 Training and inference are separate: ``nae_encode`` decomposes new audio of the same instrument
 in one matrix product. Frames are processed in blocks with only the components the mask allows,
 so no full-size (n_bins, n_frames) temporary is allocated.
+
+Each step (``NAEStep``, an ``NMFStep``) carries live references to the model its cost was
+computed for: ``W`` the decoder and ``H`` the masked activations (kept up to date by the cost
+pass at no extra products: one (K, n_frames) float32 buffer, two with ``rule='pgd'``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generator
 
 import numpy as np
 
 from .nmf import NMFResult, NMFStep
 
-__all__ = ["NAEResult", "nae_steps", "nae_encode"]
+__all__ = ["NAEResult", "NAEStep", "nae_steps", "nae_encode"]
 
 EPS = np.float32(1e-10)
 BLOCK_FRAMES = 64
@@ -49,6 +53,16 @@ def _one_blas_thread():
         return _blas.limit(limits=1, user_api="blas")
     except ImportError:
         return contextlib.nullcontext()
+
+
+@dataclass(frozen=True)
+class NAEStep(NMFStep):
+    """``NMFStep`` plus the model whose ``cost`` it reports, as live references to the engine's
+    arrays (valid until the generator is resumed; copy them to keep them): ``W`` the decoder,
+    float32 (n_bins, K) (a transposed view), ``H`` the masked activations, float32 (K, n_frames)."""
+
+    W: np.ndarray | None = field(default=None, repr=False, compare=False)
+    H: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -103,6 +117,8 @@ class _Model:
         self.V, self.E, self.DT, self.blocks, self.kl = V, E, DT, blocks, kl
         self.K, self.n_bins = E.shape
         self._scratch: dict[str, np.ndarray] = {}
+        # Masked activations of the model the last cost pass saw (zero outside the blocks' masks).
+        self.H = np.zeros((self.K, V.shape[1]), np.float32)
         covered = np.zeros(V.shape[1], bool)
         for n0, n1, _, _ in blocks:
             covered[n0:n1] = True
@@ -143,10 +159,10 @@ class _Model:
         DTa = self.DT[a]
         return Vb, Hb, DTa, np.matmul(DTa.T, Hb, out=self._buf("Vh", (self.n_bins, n1 - n0)))
 
-    def pass_(self, *, grad_E: bool, grad_D: bool, want_cost: bool = True):
+    def pass_(self, *, grad_E: bool, grad_D: bool, want_cost: bool = True, h_out: np.ndarray | None = None):
         """Cost of the current model (nan unless ``want_cost``) and, on request, the numerator
         and denominator (negative and positive parts of the gradient) for E and for D^T, each
-        (K, n_bins)."""
+        (K, n_bins). ``h_out`` (K, n_frames), when given, receives the masked activations."""
         K, nb = self.K, self.n_bins
         nE = np.zeros((K, nb), np.float32) if grad_E else None
         dE = np.zeros((K, nb), np.float32) if grad_E and not self.kl else None
@@ -155,6 +171,8 @@ class _Model:
         c = 0.0
         for n0, n1, a, mb in self.blocks:
             Vb, Hb, DTa, Vh = self._forward(n0, n1, a, mb)
+            if h_out is not None:
+                h_out[a, n0:n1] = Hb
             T = self._buf("T", Vh.shape)
             if self.kl:
                 np.add(Vh, EPS, out=T)
@@ -291,9 +309,9 @@ def _mu(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray):
     t0 = time.perf_counter()
     for it in range(iterations):
         with _one_blas_thread():
-            c, (nE, dE), _ = model.pass_(grad_E=True, grad_D=False)
+            c, (nE, dE), _ = model.pass_(grad_E=True, grad_D=False, h_out=model.H)
         costs.append(c)
-        yield NMFStep(it, c, time.perf_counter() - t0)
+        yield NAEStep(it, c, time.perf_counter() - t0, W=model.DT.T, H=model.H)
         if _settled(costs, tol):
             return costs, True
         with _one_blas_thread():
@@ -319,25 +337,29 @@ def _pgd(model: _Model, iterations: int, tol: float, *, allowed: np.ndarray, lr:
     t0 = time.perf_counter()
     allowed_E = model.E > 0
     with _one_blas_thread():
-        c, gE, gD = model.pass_(grad_E=True, grad_D=True)
+        c, gE, gD = model.pass_(grad_E=True, grad_D=True, h_out=model.H)
     vE = vD = None
+    H_try = np.zeros_like(model.H)  # a trial step's activations; swapped in when it is accepted
     for it in range(iterations):
         costs.append(c)
-        yield NMFStep(it, c, time.perf_counter() - t0)
+        yield NAEStep(it, c, time.perf_counter() - t0, W=model.DT.T, H=model.H)
         if _settled(costs, tol):
             return costs, True
         with _one_blas_thread():
-            accepted = _pgd_step(model, gE, gD, vE, vD, allowed_E, allowed, c, lr, beta)
+            accepted = _pgd_step(model, gE, gD, vE, vD, allowed_E, allowed, c, lr, beta, H_try)
         if accepted is None:  # no descent step left: a stationary point within float precision
             return costs, True
         c, gE, gD, vE, vD, lr = accepted
+        model.H, H_try = H_try, model.H
     costs.append(c)
     return costs, False
 
 
-def _pgd_step(model: _Model, gE, gD, vE, vD, allowed_E, allowed, c: float, lr: float, beta: float):
+def _pgd_step(model: _Model, gE, gD, vE, vD, allowed_E, allowed, c: float, lr: float, beta: float,
+              H_try: np.ndarray):
     """One accepted projected step (see ``_pgd``): (cost, gE, gD, vE, vD, lr) after it, or None
-    (factors unchanged) when even a tiny step raises the cost."""
+    (factors unchanged) when even a tiny step raises the cost. ``H_try`` (K, n_frames) receives
+    the activations of the last step tried (the accepted one when this returns a value)."""
     E, DT = model.E, model.DT
     g_E, g_D = gE[1] - gE[0], gD[1] - gD[0]  # gradients: denominator - numerator
     vE = g_E ** 2 if vE is None else beta * vE + (1 - beta) * g_E ** 2
@@ -347,7 +369,7 @@ def _pgd_step(model: _Model, gE, gD, vE, vD, allowed_E, allowed, c: float, lr: f
     while lr >= 1e-9:
         model.E = np.maximum(E - np.float32(lr) * stepE, 0) * allowed_E
         model.DT = np.maximum(DT - np.float32(lr) * stepD, 0) * allowed
-        c_new, gE_new, gD_new = model.pass_(grad_E=True, grad_D=True)
+        c_new, gE_new, gD_new = model.pass_(grad_E=True, grad_D=True, h_out=H_try)
         if c_new <= c:
             return c_new, gE_new, gD_new, vE, vD, lr * 1.5
         lr *= 0.5
