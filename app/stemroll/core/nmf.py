@@ -27,7 +27,7 @@ from .nmf_blocks import EPS, BlockPlan, Scratch, h_pass, load_kernels, plan_bloc
 
 # Block plans per backend: the kernels want exact active sets (cut where the set changes),
 # NumPy/BLAS wants fewer, larger blocks (a few microseconds of Python per block).
-FINE_PLAN = dict(min_frames=1, max_frames=64, overhead_flops=3e4)
+FINE_PLAN = dict(min_frames=4, max_frames=64, overhead_flops=3e4)
 COARSE_PLAN = dict(min_frames=8, max_frames=256, overhead_flops=4e6)
 
 __all__ = ["EPS", "NMFStep", "NMFResult", "BlockPlan", "cost", "scale_activations", "nmf_steps",
@@ -196,7 +196,9 @@ def nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str 
 
 def _block_steps(V, Vx, W, H, scratch: Scratch, *, kl: bool, iterations: int, tol: float, update_W: bool,
                  normalise_W: bool, cost_every: int, t0: float) -> Generator[NMFStep, None, NMFResult]:
-    WT = np.ascontiguousarray(W.T)  # (K, n_bins): the passes read one template per row
+    WTx = np.zeros((W.shape[1] + 1, W.shape[0]), np.float32)  # Wᵀ, one template per row, and a zero row
+    WTx[:-1] = W.T
+    WT = WTx[:-1]
     Hn = H.copy()  # double buffer: the H update is written here, so a stop leaves H untouched
     const = v_constant(V, kl=kl)
     costs: list[float] = []
@@ -204,7 +206,7 @@ def _block_steps(V, Vx, W, H, scratch: Scratch, *, kl: bool, iterations: int, to
     last_fresh = math.nan
     for it in range(iterations):
         fresh = it % cost_every == 0
-        c = h_pass(Vx, WT, H, Hn, scratch, kl=kl, want_cost=fresh, const=const)
+        c = h_pass(Vx, WTx, H, Hn, scratch, kl=kl, want_cost=fresh, const=const)
         if fresh:
             if it > 0 and abs(last_fresh - c) <= tol * max(abs(last_fresh), 1e-30):
                 converged = True
@@ -217,11 +219,11 @@ def _block_steps(V, Vx, W, H, scratch: Scratch, *, kl: bool, iterations: int, to
             break
         H, Hn = Hn, H
         if update_W:
-            w_pass(Vx, WT, H, scratch, kl=kl)
+            w_pass(Vx, WTx, H, scratch, kl=kl)
             if normalise_W:
                 _normalise(WT.T, H)
     if not converged:
-        costs.append(h_pass(Vx, WT, H, Hn, scratch, kl=kl, want_cost=True, const=const))
+        costs.append(h_pass(Vx, WTx, H, Hn, scratch, kl=kl, want_cost=True, const=const))
     return NMFResult(np.ascontiguousarray(WT.T), H, costs, converged)
 
 

@@ -42,11 +42,15 @@ class BlockPlan:
     def max_active(self) -> int:
         return max((len(a) for a in self.active), default=0)
 
-    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(bounds, aptr, aidx) as int64 arrays: block b's components are aidx[aptr[b]:aptr[b+1]]."""
-        aptr = np.zeros(len(self.active) + 1, np.int64)
-        aptr[1:] = np.cumsum([len(a) for a in self.active])
-        aidx = np.concatenate(self.active).astype(np.int64) if self.active else np.zeros(0, np.int64)
+    def flat(self, *, pad_to: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bounds, aptr, aidx) as int64 arrays: block b's components are aidx[aptr[b]:aptr[b+1]].
+
+        With ``pad_to`` each list is padded to a multiple of it with the index K (n_components).
+        """
+        lists = [np.concatenate([a, np.full(-len(a) % pad_to, self.n_components)]) for a in self.active]
+        aptr = np.zeros(len(lists) + 1, np.int64)
+        aptr[1:] = np.cumsum([len(a) for a in lists])
+        aidx = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, np.int64)
         return self.bounds.astype(np.int64), aptr, aidx
 
     @property
@@ -147,10 +151,11 @@ class Scratch:
     """
 
     def __init__(self, plan: BlockPlan, n_bins: int, kernels=None, *, n_threads: int = 1) -> None:
-        ka, b, F = max(plan.max_active, 1), max(plan.max_frames, 1), max(n_bins, 1)
+        ka, b, F = max(plan.max_active + 3, 1), max(plan.max_frames, 1), max(n_bins, 1)
         self.kernels = kernels
         self.plan = plan
         self.flat = plan.flat()
+        self.flat_pad = plan.flat(pad_to=4)  # KL kernels: lists padded with index K (a zero template)
         n_parts = max(1, min(int(n_threads), len(plan.active))) if kernels is not None else 1
         work = np.cumsum(np.diff(plan.bounds) * (np.diff(self.flat[1]) + 2)) if len(plan.active) else np.zeros(0)
         cuts = np.searchsorted(work, work[-1] * np.arange(1, n_parts) / n_parts) + 1 if n_parts > 1 else []
@@ -185,20 +190,22 @@ class _Buffers:
         self.mi = np.empty(F, np.int32)
 
 
-def h_pass(V, WT, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float) -> float:
-    """One H update from (WT, H) written into Hn; returns the cost of (W, H) (nan unless ``want_cost``).
+def h_pass(V, WTx, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float) -> float:
+    """One H update from (W, H) written into Hn; returns the cost of (W, H) (nan unless ``want_cost``).
 
-    V (F, N) for NumPy, VT (N, F) for the kernels; WT (K, F), H and Hn (K, N), all float32. Hn
-    must be zero wherever H0 is (the passes write only the active entries). The cost is
-    D(V | WH) or 0.5 ||V - WH||².
+    V (F, N) for NumPy, VT (N, F) for the kernels; WTx (K + 1, F) holds Wᵀ and a zero last row;
+    H and Hn (K, N); all float32. Hn must be zero wherever H0 is (the passes write only the
+    active entries). The cost is D(V | WH) or 0.5 ||V - WH||².
     """
     kn = s.kernels
+    WT = WTx[:-1]
     bounds, aptr, aidx = s.flat
     wsum = WT.sum(axis=1)
     if kl:
         inv = (np.float32(1.0) / (wsum + EPS)).astype(np.float32)
         if kn is not None:
-            vlog = sum(s.map(lambda i, lo, hi, bf: kn.h_pass_kl(V, WT, H, Hn, bounds, aptr, aidx, lo, hi, inv,
+            pb, pp, pa = s.flat_pad
+            vlog = sum(s.map(lambda i, lo, hi, bf: kn.h_pass_kl(V, WTx, H, Hn, pb, pp, pa, lo, hi, inv,
                                                                  want_cost, bf.hb, bf.wh, bf.ei, bf.mi)))
         else:
             vlog = _h_pass_kl_numpy(V, WT, H, Hn, s, inv, want_cost)
@@ -215,15 +222,17 @@ def h_pass(V, WT, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float)
     return const - cross + 0.5 * quad if want_cost else float("nan")
 
 
-def w_pass(V, WT, H, s: Scratch, *, kl: bool) -> None:
-    """One W update of WT (K, F) in place, with the current H (K, N); V laid out as for ``h_pass``."""
+def w_pass(V, WTx, H, s: Scratch, *, kl: bool) -> None:
+    """One W update of WTx[:-1] (K, F) in place, with the current H (K, N); V, WTx as for ``h_pass``."""
+    WT = WTx[:-1]
     K, F = WT.shape
     kn = s.kernels
     bounds, aptr, aidx = s.flat
     NWs = [np.zeros((K, F), np.float32) for _ in s.parts]
     if kl:
         if kn is not None:
-            s.map(lambda i, lo, hi, bf: kn.w_num_kl(V, WT, H, NWs[i], bounds, aptr, aidx, lo, hi, bf.hb, bf.wh))
+            pb, pp, pa = s.flat_pad
+            s.map(lambda i, lo, hi, bf: kn.w_num_kl(V, WTx, H, NWs[i], pb, pp, pa, lo, hi, bf.hb, bf.wh))
         else:
             for n0, n1, A in s.plan.blocks:
                 Hb, R = _ratio_block(V, WT, H, n0, n1, A, s, want_log=False)[1::2]

@@ -28,10 +28,14 @@ TILE = 4
 
 @njit(**_OPTS)
 def _gather_h(H, A, n0, n1, hb):
+    """Hb (len(A), n1 - n0) = H[A, n0:n1], with zero rows for padding indices (A[i] >= K)."""
     B = n1 - n0
     Hb = hb[: A.shape[0] * B].reshape((A.shape[0], B))
     for i in range(A.shape[0]):
-        Hb[i, :] = H[A[i], n0:n1]
+        if A[i] < H.shape[0]:
+            Hb[i, :] = H[A[i], n0:n1]
+        else:
+            Hb[i, :] = 0.0
     return Hb
 
 
@@ -121,6 +125,28 @@ def _dots(w, R, nc, out):
 
 
 @njit(**_OPTS)
+def _dots2(w, v, R, out):
+    """out[0, j] = w · R[j], out[1, j] = v · R[j] for four rows of R."""
+    F = w.shape[0]
+    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = np.float32(0.0)
+    r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
+    for f in range(F):
+        wf = w[f]
+        vf = v[f]
+        x0, x1, x2, x3 = r0[f], r1[f], r2[f], r3[f]
+        a0 += wf * x0
+        a1 += wf * x1
+        a2 += wf * x2
+        a3 += wf * x3
+        b0 += vf * x0
+        b1 += vf * x1
+        b2 += vf * x2
+        b3 += vf * x3
+    out[0, 0], out[0, 1], out[0, 2], out[0, 3] = a0, a1, a2, a3
+    out[1, 0], out[1, 1], out[1, 2], out[1, 3] = b0, b1, b2, b3
+
+
+@njit(**_OPTS)
 def _axpy_rows(dst, Hb, i, c, nc, R):
     """dst += sum_j Hb[i, c + j] * R[j] for j < nc."""
     F = dst.shape[0]
@@ -138,13 +164,17 @@ def _axpy_rows(dst, Hb, i, c, nc, R):
 
 
 @njit(**_OPTS)
-def h_pass_kl(VT, WT, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh, ei, mi):
-    """KL H update into Hn; returns sum(V log(WH + eps)) over all frames when ``want_cost``."""
+def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh, ei, mi):
+    """KL H update into Hn; returns sum(V log(WH + eps)) over all frames when ``want_cost``.
+
+    WTx (K + 1, F): the templates and a zero row K, which pads the active lists to multiples of 4.
+    """
     F = VT.shape[1]
+    K = H.shape[0]
     WH = wh[: TILE * F].reshape((TILE, F))
     WHi = WH.view(np.int32)
     mf = mi.view(np.float32)
-    s = np.zeros(TILE, np.float32)
+    s = np.zeros((2, TILE), np.float32)
     acc = 0.0
     for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
@@ -152,24 +182,32 @@ def h_pass_kl(VT, WT, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb,
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            _model_rows(WT, A, Hb, c, nc, WH)
+            _model_rows(WTx, A, Hb, c, nc, WH)
             for j in range(nc):
                 if want_cost:
                     acc += _ratio_log_row(VT[n0 + c + j], WH[j], WHi[j], ei, mi, mf)
                 else:
                     _ratio_row(VT[n0 + c + j], WH[j])
-            for i in range(A.shape[0]):
-                k = A[i]
-                _dots(WT[k], WH, nc, s)
-                for j in range(nc):
-                    Hn[k, n0 + c + j] = Hb[i, c + j] * s[j] * inv[k]
+            i = 0
+            while i < A.shape[0] and A[i] < K:
+                pair = nc == 4 and i + 1 < A.shape[0] and A[i + 1] < K
+                if pair:
+                    _dots2(WTx[A[i]], WTx[A[i + 1]], WH, s)
+                else:
+                    _dots(WTx[A[i]], WH, nc, s[0])
+                for q in range(2 if pair else 1):
+                    k = A[i + q]
+                    for j in range(nc):
+                        Hn[k, n0 + c + j] = Hb[i + q, c + j] * s[q, j] * inv[k]
+                i += 2 if pair else 1
     return acc
 
 
 @njit(**_OPTS)
-def w_num_kl(VT, WT, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh):
-    """NW (K, F) += the KL W-update numerator (R Hᵀ)ᵀ, with R = V / (WH + eps)."""
+def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh):
+    """NW (K, F) += the KL W-update numerator (R Hᵀ)ᵀ, with R = V / (WH + eps); WTx as for h_pass_kl."""
     F = VT.shape[1]
+    K = H.shape[0]
     WH = wh[: TILE * F].reshape((TILE, F))
     for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
@@ -179,11 +217,12 @@ def w_num_kl(VT, WT, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh):
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            _model_rows(WT, A, Hb, c, nc, WH)
+            _model_rows(WTx, A, Hb, c, nc, WH)
             for j in range(nc):
                 _ratio_row(VT[n0 + c + j], WH[j])
             for i in range(A.shape[0]):
-                _axpy_rows(NW[A[i]], Hb, i, c, nc, WH)
+                if A[i] < K:
+                    _axpy_rows(NW[A[i]], Hb, i, c, nc, WH)
 
 
 @njit(**_OPTS)

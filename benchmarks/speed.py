@@ -1,0 +1,306 @@
+"""Speed of the separation engine, measured in one run on the same jobs (ratios are what count).
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/speed.py WORKDIR \
+        [--long-minutes 60] [--skip-libfmp] [--quick]
+
+WORKDIR receives the synthetic recordings and stems. Prints: the BLAS kernel and this machine's
+float32 matmul peak; per-iteration times on the 180 s score-shaped job for the block engine,
+the dense reference update, scikit-learn's MU NMF and libfmp's ``nmf`` (ratios to the engine);
+the GFLOP/s the engine's products reach; scaling over 30/180/600 s; a whole 5-minute stereo
+44.1 kHz separation (load, STFT, 100 iterations, masks, stems written) and, with
+``--long-minutes``, the peak memory of a long separation (in a child process).
+
+Per-iteration times are marginal CPU times, (T(n2) - T(n1)) / (n2 - n1), single-threaded for
+every engine: on a shared machine CPU time is far steadier than wall time. Needs the ``bench``
+extras (scikit-learn, libfmp) and soundfile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import scipy.linalg.cython_blas  # noqa: F401  load scipy's BLAS before limiting threads
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_jobs import GROUPS, score_job, write_piano_wav  # noqa: E402
+
+from stemroll.core.nmf import FINE_PLAN, nmf_dense_steps, nmf_steps, plan_blocks, run  # noqa: E402
+from stemroll.core.threads import available_cores, engine_threads  # noqa: E402
+
+
+def timed(fn) -> tuple[float, float]:
+    c, w = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - c, time.perf_counter() - w
+
+
+def marginal(fn, n1: int, n2: int, *, repeats: int = 2) -> tuple[float, float]:
+    """(cpu_s, wall_s) per iteration: best of ``repeats`` of fn(n2) minus best of fn(n1)."""
+    a = [timed(lambda: fn(n1)) for _ in range(repeats)]
+    b = [timed(lambda: fn(n2)) for _ in range(repeats)]
+    cpu = (min(x[0] for x in b) - min(x[0] for x in a)) / (n2 - n1)
+    wall = (min(x[1] for x in b) - min(x[1] for x in a)) / (n2 - n1)
+    return max(cpu, 1e-9), max(wall, 1e-9)
+
+
+def matmul_peak(threads: int, size: int = 2048) -> float:
+    """Best float32 GFLOP/s of a size^3 matrix product with ``threads`` BLAS threads."""
+    rng = np.random.default_rng(0)
+    A = rng.random((size, size), dtype=np.float32)
+    with threadpool_limits(threads, user_api="blas"):
+        A @ A
+        best = min(timed(lambda: A @ A)[1] for _ in range(5))
+    return 2 * size**3 / best / 1e9
+
+
+def engines(V, W0, H0, divergence: str, *, libfmp: bool) -> dict:
+    """name -> fn(n_iterations), all single-threaded, same V, K, W0, H0 and divergence."""
+    out = {
+        "engine (blocks)": lambda n: run(nmf_steps(V, W0, H0, divergence=divergence, iterations=n, tol=0,
+                                                   n_threads=1)),
+        "engine, NumPy backend": lambda n: run(nmf_steps(V, W0, H0, divergence=divergence, iterations=n, tol=0,
+                                                         backend="numpy")),
+        "dense reference": lambda n: run(nmf_dense_steps(V, W0, H0, divergence=divergence, iterations=n, tol=0)),
+    }
+    try:
+        from sklearn.decomposition import NMF
+
+        beta = "kullback-leibler" if divergence == "kl" else "frobenius"
+
+        def sk(n):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                NMF(W0.shape[1], solver="mu", beta_loss=beta, init="custom", max_iter=n, tol=0).fit_transform(
+                    V, W=W0.copy(), H=H0.copy())
+        out[f"scikit-learn MU ({beta})"] = sk
+    except ImportError:
+        print("  (scikit-learn not installed)")
+    if libfmp and divergence == "euclidean":
+        try:
+            import libfmp.c8
+
+            out["libfmp c8.nmf (Euclidean, float64)"] = lambda n: libfmp.c8.nmf(
+                V, W0.shape[1], W=W0.astype(np.float64), H=H0.astype(np.float64), L=n, thresh=-1.0)
+        except ImportError:
+            print("  (libfmp not installed)")
+    return out
+
+
+def compare_180(args, peak1: float) -> float:
+    V, W0, H0, _ = score_job(30 if args.quick else 180)
+    plan = plan_blocks(H0, n_bins=V.shape[0], **FINE_PLAN)
+    print(f"\n== per iteration, {V.shape[1]} frames x {V.shape[0]} bins, K = {W0.shape[1]} "
+          f"(H nonzero {np.mean(H0 > 0):.1%}; engine touches {plan.density:.1%} of K x frames) ==")
+    engine_kl = None
+    for div in ("kl", "euclidean"):
+        rows = []
+        for name, fn in engines(V, W0, H0, div, libfmp=not args.skip_libfmp).items():
+            slow = "libfmp" in name
+            n1, n2 = (1, 2) if slow else (2, 6) if "engine" not in name else (3, 13)
+            cpu, wall = marginal(fn, n1, n2, repeats=1 if slow else 2)
+            rows.append((name, cpu, wall))
+        base = rows[0][1]
+        if div == "kl":
+            engine_kl = base
+        print(f"  {div}:")
+        for name, cpu, wall in rows:
+            print(f"    {name:38s} {cpu * 1e3:9.1f} ms cpu {wall * 1e3:9.1f} ms wall   x{cpu / base:6.1f}")
+        flops = (8 if div == "kl" else 4) * V.shape[0] * plan.work
+        print(f"    engine products: {flops / 1e9:.2f} GFLOP/iteration -> {flops / base / 1e9:.1f} GFLOP/s "
+              f"= {flops / base / 1e9 / peak1:.0%} of the 1-thread matmul peak; the dense update does "
+              f"{(8 if div == 'kl' else 4) * V.shape[0] * V.shape[1] * W0.shape[1] / 1e9:.2f} GFLOP")
+    return engine_kl
+
+
+def scaling(args) -> None:
+    print("\n== scaling (engine, 1 thread, per iteration) ==")
+    per = {}
+    for dur in ((30, 60) if args.quick else (30, 180, 600)):
+        V, W0, H0, _ = score_job(dur)
+        for div in ("kl", "euclidean"):
+            cpu, wall = marginal(lambda n: run(nmf_steps(V, W0, H0, divergence=div, iterations=n, tol=0,
+                                                         n_threads=1)), 3, 13)
+            per[dur, div] = cpu
+            print(f"  {dur:4d} s  {V.shape[1]:6d} frames K={W0.shape[1]:3d} {div:9s} {cpu * 1e3:8.1f} ms cpu "
+                  f"{wall * 1e3:8.1f} ms wall")
+        del V, W0, H0
+    durs = sorted({d for d, _ in per})
+    if len(durs) >= 2:
+        a, b = durs[-2], durs[-1]
+        for div in ("kl", "euclidean"):
+            print(f"  {b} s / {a} s per iteration ({div}): x{per[b, div] / per[a, div]:.2f} "
+                  f"(length x{b / a:.2f})")
+
+
+def streamed_separation(wav: Path, notes, out_dir: Path, *, iterations: int, n_threads: int) -> dict:
+    """The separation as segments.py streams it; returns stage times (s) and the first-cost time."""
+    import soundfile as sf
+
+    from stemroll.core.constraints import build_constraints
+    from stemroll.core.nmf import scale_activations
+    from stemroll.core.params import SeparationParams
+    from stemroll.core.segments import group_masks, magnitude, resynthesis_blocks
+    from stemroll.core.separation import resolve_stft
+
+    t = {"start": time.perf_counter()}
+    params = SeparationParams(iterations=iterations)
+    data, sr = sf.read(wav, dtype="float32", always_2d=True)
+    audio = data.T
+    t["load"] = time.perf_counter()
+    cfg = resolve_stft(sr, params)
+    V = magnitude(audio, cfg)
+    t["stft"] = time.perf_counter()
+    cons = build_constraints(notes, GROUPS, n_frames=V.shape[1], sample_rate=sr, cfg=cfg, params=params,
+                             rng=np.random.default_rng(0))
+    H0 = scale_activations(V, cons.W0, cons.H0)
+    t["constraints"] = time.perf_counter()
+    gen = nmf_steps(V, cons.W0, H0, divergence=params.divergence, iterations=iterations, tol=0,
+                    n_threads=n_threads)
+    try:
+        while True:
+            next(gen)
+            t.setdefault("first cost", time.perf_counter())
+    except StopIteration as stop:
+        res = stop.value
+    t["nmf"] = time.perf_counter()
+    masks = group_masks(res.W, res.H, cons.component_groups(), [g.id for g in GROUPS], power=params.mask_power)
+    names = [g.name for g in GROUPS] + ["residual"]
+    files = [sf.SoundFile(out_dir / f"{nm.replace(' ', '_')}.wav", "w", samplerate=sr, channels=audio.shape[0],
+                          subtype="FLOAT") for nm in names]
+    try:
+        for _, block in resynthesis_blocks(audio, cfg, masks, n_groups=len(GROUPS)):
+            for f, stem in zip(files, block):
+                f.write(stem.T)
+    finally:
+        for f in files:
+            f.close()
+    t["masks+stems"] = time.perf_counter()
+    t["K"], t["frames"], t["bins"] = cons.W0.shape[1], V.shape[1], V.shape[0]
+    return t
+
+
+def report_stages(t: dict) -> None:
+    keys = ["load", "stft", "constraints", "nmf", "masks+stems"]
+    prev = t["start"]
+    parts = []
+    for k in keys:
+        parts.append(f"{k} {t[k] - prev:.2f}")
+        prev = t[k]
+    print(f"    {V_desc(t)}: total {t['masks+stems'] - t['start']:.2f} s wall ({', '.join(parts)}); "
+          f"first cost point after {t['first cost'] - t['start']:.2f} s")
+
+
+def V_desc(t: dict) -> str:
+    return f"{t['bins']} bins x {t['frames']} frames, K={t['K']}"
+
+
+def five_minutes(args) -> None:
+    import soundfile as sf
+
+    from stemroll.core.params import SeparationParams
+    from stemroll.core.separation import separate_steps
+
+    dur = 60 if args.quick else 300
+    work = Path(args.workdir)
+    wav = work / f"piano_{dur}s.wav"
+    notes = write_piano_wav(wav, dur)
+    print(f"\n== whole separation: {dur} s stereo 44.1 kHz, 2 groups, {len(notes)} notes, 100 iterations ==")
+    for threads in sorted({available_cores(), 1}, reverse=True):
+        with engine_threads(1):
+            t = streamed_separation(wav, notes, work, iterations=100, n_threads=threads)
+        print(f"  streamed (core.segments), {threads} engine thread(s):")
+        report_stages(t)
+    with engine_threads(1):
+        c0 = time.perf_counter()
+        data, sr = sf.read(wav, dtype="float32", always_2d=True)
+        gen = separate_steps(data.T, sr, notes, GROUPS, SeparationParams(iterations=100, tol=0))
+        first = None
+        try:
+            while True:
+                p = next(gen)
+                if first is None and p.cost is not None:
+                    first = time.perf_counter() - c0
+        except StopIteration as stop:
+            res = stop.value
+        for s in res.stems:
+            sf.write(work / f"whole_{s.name.replace(' ', '_')}.wav", s.audio.T, sr, subtype="FLOAT")
+    print(f"  separation.separate_steps as it is now (whole-array STFT/masks): {time.perf_counter() - c0:.2f} s "
+          f"wall, first cost after {first:.2f} s")
+
+
+def long_child(args) -> None:
+    """Run in a child process: separate the long recording, print stage times and peak RSS."""
+    import json
+
+    minutes = args.long_only
+    wav = Path(args.workdir) / f"piano_{minutes}min.wav"
+    notes = json.loads((Path(args.workdir) / f"piano_{minutes}min.json").read_text())
+    from stemroll.core.score import Note
+    notes = [Note(**n) for n in notes]
+    with engine_threads(1):
+        t = streamed_separation(wav, notes, Path(args.workdir), iterations=args.long_iterations,
+                                n_threads=available_cores())
+    report_stages(t)
+    print(f"    peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+
+
+def long_recording(args) -> None:
+    import dataclasses
+    import json
+
+    minutes = args.long_minutes
+    wav = Path(args.workdir) / f"piano_{minutes}min.wav"
+    notes = write_piano_wav(wav, minutes * 60.0)
+    (Path(args.workdir) / f"piano_{minutes}min.json").write_text(json.dumps([dataclasses.asdict(n) for n in notes]))
+    print(f"\n== long recording: {minutes} min stereo 44.1 kHz, {len(notes)} notes, "
+          f"{args.long_iterations} iterations, in a child process ==")
+    subprocess.run([sys.executable, __file__, args.workdir, "--long-only", str(minutes),
+                    "--long-iterations", str(args.long_iterations)], check=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("workdir", help="folder for the synthetic recordings and stems")
+    ap.add_argument("--long-minutes", type=int, default=0, help="also separate a recording this long (memory)")
+    ap.add_argument("--long-iterations", type=int, default=10)
+    ap.add_argument("--long-only", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--skip-libfmp", action="store_true", help="libfmp takes seconds per iteration")
+    ap.add_argument("--quick", action="store_true", help="small jobs, to check the script itself")
+    args = ap.parse_args()
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    if args.long_only:
+        long_child(args)
+        return
+    import numba
+
+    print("== machine ==")
+    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if k in os.environ:
+            print(f"  warning: {k}={os.environ[k]} is set (slower BLAS kernel); unset it for this command")
+    for info in threadpool_info():
+        print(f"  {info['user_api']}: {info['internal_api']} {info.get('version')} kernel "
+              f"{info.get('architecture')} threads {info['num_threads']} ({Path(info['filepath']).name})")
+    print(f"  cores {available_cores()}, load average {os.getloadavg()[0]:.1f}, numpy {np.__version__}, "
+          f"numba {numba.__version__}")
+    peak1 = matmul_peak(1)
+    print(f"  float32 matmul peak: {peak1:.0f} GFLOP/s on 1 thread, {matmul_peak(available_cores()):.0f} on "
+          f"{available_cores()}")
+    with engine_threads(1):
+        compare_180(args, peak1)
+        scaling(args)
+    five_minutes(args)
+    if args.long_minutes:
+        long_recording(args)
+
+
+if __name__ == "__main__":
+    main()
