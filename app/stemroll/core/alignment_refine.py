@@ -175,7 +175,14 @@ def note_confidence(af: AudioFeatures, pitch: np.ndarray, onset_s: np.ndarray, o
         contrast = float((w[:, None] * (seg[rows] - np.maximum(up, down))).sum(axis=0).mean())
         lo, hi = max(0, a - 4), min(n_fine, a + 5)
         rise = float((w[:, None] * nov[rows, lo:hi]).sum(axis=0).max()) if hi > lo else 0.0
-        present = 1.0 / (1.0 + np.exp(-3.0 * (contrast - 0.3)))
+        present = max(0.0, (_sigmoid(3.0 * (contrast - 0.3)) - _S0) / (1.0 - _S0))  # 0 when the bands do not stand out
         attack = 1.0 - np.exp(-rise / 0.3)
-        conf[k] = 0.7 * present + 0.3 * attack * present ** 0.5
+        conf[k] = 0.7 * present + 0.3 * attack
     return np.clip(conf, 0.0, 1.0)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+_S0 = _sigmoid(-0.9)
