@@ -86,6 +86,13 @@ def take_snapshot(audio, score: Score, params: SeparationParams) -> Snapshot:
 
 
 def separation_steps(snap: Snapshot) -> Generator[Progress, None, SeparationResult]:
-    """The core's separation on a snapshot (the live score may change meanwhile)."""
-    return separate_steps(snap.samples, snap.sample_rate, snap.notes, snap.groups, snap.params)
+    """The core's separation on a snapshot (the live score may change meanwhile).
+
+    BLAS is held to one thread for the whole run (the engine's own passes use every core but one),
+    so the window and the audio callback keep a core; the limit ends when the run ends or is cancelled.
+    """
+    from ..core.threads import engine_threads
+
+    with engine_threads(1):
+        return (yield from separate_steps(snap.samples, snap.sample_rate, snap.notes, snap.groups, snap.params))
 

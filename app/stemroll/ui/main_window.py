@@ -1,37 +1,31 @@
 """The editor's main window: wiring only (actions, menus, toolbars, docks, status bar).
 
 The work happens in ``ui.session.Session`` (files, engine, export), the panels and the canvas;
-this module connects them and owns the few dialogs (file choosers, message boxes, the close prompt).
+this module connects them; the File commands and the close prompt live in ``ui.file_commands``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QWidget)
 
+from .canvas import EditorCanvas
 from .document import Document
-from .panels.export_dialog import ExportDialog
+from .file_commands import FileCommands
 from .panels.groups import GroupsPanel
 from .panels.parameters import ParametersPanel
 from .panels.run import RunPanel
 from .panels.transport import TransportPanel
-from .session import Session, classify
+from .session import Session
 
-from .canvas import EditorCanvas
-
-AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff);;All files (*)"
-MIDI_FILTER = "MIDI (*.mid *.midi);;All files (*)"
-PROJECT_FILTER = "Stemroll project (*.stemroll)"
 TOOLS = (("select", "Select", "V", "Select, move and resize notes (drag a box to select several)"),
          ("draw", "Draw", "D", "Draw new notes into the chosen group"),
          ("brush", "Paint", "B", "Paint notes into the chosen group by dragging over them"))
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileCommands, QMainWindow):
     """The editor. ``settings`` holds Open Recent (tests pass their own file); ``make_player(on_stopped)``
     returns ``(player, reason)`` (default: ``stemroll.playback.Player`` when a device exists)."""
 
@@ -312,84 +306,8 @@ class MainWindow(QMainWindow):
                           "of a recording into groups and get one stem per group.</p>"
                           "<p>After Ewert &amp; Müller, ICASSP 2012. MIT licence.</p>")
 
-    # ---- files --------------------------------------------------------------------------------------
-    def _start_folder(self) -> str:
-        for p in (self.doc.project_path, self.doc.audio_path, self.doc.midi_path):
-            if p is not None:
-                return str(p.parent)
-        return str(Path.home())
-
-    def choose_audio(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open audio", self._start_folder(), AUDIO_FILTER)
-        if path:
-            self.session.open_paths([path])
-
-    def choose_midi(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import MIDI", self._start_folder(), MIDI_FILTER)
-        if path and self.maybe_save():
-            self.session.open_paths([path])
-
-    def choose_project(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._start_folder(), PROJECT_FILTER)
-        if path and self.maybe_save():
-            self.session.open_project(Path(path))
-
-    def open_paths(self, paths) -> bool:
-        """Open files as given on the command line or dropped: asks first if edits would be lost."""
-        audio, midi, project, _ = classify(paths)
-        if (midi or project) and not self.maybe_save():
-            return False
-        return self.session.open_paths(paths)
-
-    def open_demo(self) -> bool:
-        return self.maybe_save() and self.session.open_demo()
-
-    def save(self) -> bool:
-        if self.doc.project_path is None:
-            return self.save_as()
-        return self.session.save_project()
-
-    def save_as(self) -> bool:
-        start = self.doc.project_path or Path(self._start_folder()) / (
-            (self.doc.audio_path or self.doc.midi_path or Path("untitled")).stem + ".stemroll")
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", str(start), PROJECT_FILTER)
-        return bool(path) and self.session.save_project(Path(path))
-
-    def choose_export(self) -> None:
-        result = self.doc.result
-        if result is None:
-            return
-        base = self.doc.audio_path or self.doc.project_path or Path.home() / "stems"
-        song = base.stem
-        dlg = ExportDialog([s.name for s in result.stems], folder=base.parent / f"{song} stems", song=song, parent=self)
-        if dlg.exec() == ExportDialog.Accepted:
-            self.session.export(dlg.options())
-
-    def _on_exported(self, report) -> None:
-        if report.warnings:
-            self.show_error("Exported, with warnings:\n" + "\n".join(report.warnings))
-
-    def choose_export_midi(self) -> None:
-        start = Path(self._start_folder()) / ((self.doc.audio_path or self.doc.midi_path or Path("song")).stem
-                                             + " - groups.mid")
-        path, _ = QFileDialog.getSaveFileName(self, "Export groups as MIDI", str(start), MIDI_FILTER)
-        if path:
-            self.session.export_midi(Path(path))
-
     def assign_selection(self) -> None:
         self.canvas.assign_selected(self.doc.current_group_id)
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        items = self.session.recent()
-        for entry in items:
-            a = self.recent_menu.addAction(" + ".join(Path(p).name for p in entry))
-            a.setToolTip("\n".join(entry))
-            a.triggered.connect(lambda _=False, e=entry: self.open_paths(e))
-        self.recent_menu.addSeparator()
-        clear = self.recent_menu.addAction("Clear list", self.session.clear_recent)
-        clear.setEnabled(bool(items))
-        self.recent_menu.setEnabled(True)
 
     # ---- drag and drop ------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -403,20 +321,6 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     # ---- closing ----------------------------------------------------------------------------------
-    def _ask_unsaved(self) -> QMessageBox.StandardButton:
-        return QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.doc.title} before closing it?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-
-    def maybe_save(self) -> bool:
-        """True when it is fine to drop the open document (saved, discarded, or nothing to save)."""
-        if not self.doc.dirty:
-            return True
-        answer = self.ask_unsaved()
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
-
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
             event.ignore()
