@@ -223,11 +223,19 @@ def test_drop_audio_and_midi_together(qtbot, window, piece):
     event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     with qtbot.waitSignal(win.session.load_task.finished, timeout=20000):
         win.dropEvent(event)
+        assert win.session.load_task.is_running() and win.doc.audio is None  # decoding runs on the worker
     assert win.doc.audio_path == piece[0] and win.doc.midi_path == piece[1]
     assert [g.name for g in win.doc.score.groups] == ["right hand", "left hand"]
     assert win.windowTitle().startswith("piece.wav")
     actions = [a.text() for a in win.recent_menu.actions()]
     assert actions[0] == "piece.wav + piece.mid"
+
+    other = make_window(qtbot, win.settings)  # Open Recent is kept in the settings
+    recent = other.recent_menu.actions()[0]
+    with qtbot.waitSignal(other.session.load_task.finished, timeout=20000):
+        recent.trigger()
+    assert other.doc.audio_path == piece[0] and len(other.doc.score) == len(win.doc.score)
+    other.close()
 
 
 def test_unreadable_file_shows_the_problem_and_keeps_the_document(qtbot, window, piece, tmp_path):
