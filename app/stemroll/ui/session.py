@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal, Slot
 
 from .. import resources_dir
 from ..core.score import Score
@@ -76,6 +76,9 @@ class Session(QObject):
         self.separation.cancelled.connect(self._on_separation_cancelled)
         self.export_task.finished.connect(self._on_exported)
         self.export_task.failed.connect(self.error)
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting without closing the window must not destroy a running thread
+            app.aboutToQuit.connect(self.shutdown)
 
     # ---- opening -------------------------------------------------------------------------------
     def open_paths(self, paths, *, replace_score: bool = True) -> bool:
@@ -307,7 +310,8 @@ class Session(QObject):
     def busy(self) -> bool:
         return self.separation.is_running() or self.load_task.is_running() or self.export_task.is_running()
 
+    @Slot()
     def shutdown(self) -> None:
-        """Cancel and wait for every background job (before the window closes)."""
+        """Cancel and wait for every background job (before the window closes or the app quits)."""
         for task in (self.separation, self.load_task, self.export_task):
             task.shutdown()
