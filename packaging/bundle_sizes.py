@@ -25,6 +25,8 @@ _ALIASES = {
     "base_library.zip": "Python runtime", "lib-dynload": "Python runtime",
     "soundfile": "soundfile (libsndfile)", "sounddevice": "sounddevice (PortAudio)",
     "cffi": "cffi", "cffi_backend": "cffi",
+    # loaded by name at run time (ctypes), so no ELF NEEDED entry points at it
+    "libportaudio.so.2": "sounddevice (PortAudio)",
 }
 
 
@@ -32,6 +34,8 @@ def group_of(top: str) -> str:
     """The group for a top-level entry of ``_internal`` (a folder or file name)."""
     if re.match(r"libpython3\.\d+", top):
         return "Python runtime"
+    if top in _ALIASES:
+        return _ALIASES[top]
     name = top.lower()
     name = re.sub(r"-[\d.]+[^-]*\.dist-info$", "", name)
     name = re.sub(r"\.libs$", "", name)
@@ -56,11 +60,14 @@ def breakdown(bundle: Path) -> tuple[dict[str, int], list[tuple[int, Path]]]:
     sizes = {p: p.stat().st_size for p in files}
     top_libs = {p.name: p for p in internal.iterdir() if p.is_file() and ".so" in p.name
                 and group_of(p.name).startswith("lib")}
+    roots = {name: p for name, p in top_libs.items() if name in _ALIASES}
     deps = {p: needed(p) for p in files if ".so" in p.name or p.parent == bundle}
 
     owners: dict[str, set[str]] = defaultdict(set)
     for p, sonames in deps.items():
-        if p.parent == bundle:
+        if p.name in roots and p.parent == internal:
+            g = _ALIASES[p.name]
+        elif p.parent == bundle:
             g = "executable (bootloader + pure-Python modules)"
         elif p.parent == internal and p.name in top_libs:
             continue
@@ -79,7 +86,9 @@ def breakdown(bundle: Path) -> tuple[dict[str, int], list[tuple[int, Path]]]:
             totals["executable (bootloader + pure-Python modules)" if needed(p) else "scripts"] += size
             continue
         top = p.relative_to(internal).parts[0]
-        if top in top_libs:
+        if top in roots:
+            g = _ALIASES[top]
+        elif top in top_libs:
             who = sorted(owners.get(top, ()))
             g = (f"system libs for {who[0]}" if len(who) == 1 else
                  "system libs, shared" if who else "system libs, unreferenced")

@@ -19,7 +19,7 @@ PACKAGING = ROOT / "packaging"
 BUNDLE = PACKAGING / "dist" / "stemroll"
 BUILD_VENV = PACKAGING / "build" / "venv"
 INPUTS = [ROOT / "pyproject.toml", ROOT / "app", ROOT / "resources"] + [
-    PACKAGING / name for name in ("stemroll.spec", "bundle_filter.py", "launcher.py", "build_bundle.sh")]
+    PACKAGING / name for name in ("stemroll.spec", "bundle_filter.py", "launcher.py", "build_bundle.sh", "hooks")]
 
 try:
     _mark = pytest.mark.bundle
