@@ -100,7 +100,7 @@ def clip_to_anchors(lo: np.ndarray, hi: np.ndarray, anchors: np.ndarray, n_cols:
 
 def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
                weights: tuple[float, float, float] = (1.0, 1.0, 1.0), skip_cost: float | None = 0.0,
-               block_cells: int = 2_000_000) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
+               step_penalty: float = 0.0, block_cells: int = 2_000_000) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
     """DTW restricted to a band; yields progress 0..1, returns (path, local cost along it).
 
     weights: (diagonal, vertical = score advances, horizontal = audio advances) step weights; the
@@ -110,6 +110,9 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
     and end anywhere in the first/last row's band, at this cost per audio frame left out at either
     end (0: free subsequence search; about the cost of a poor match: a lead-in of silence or a
     decaying tail is left out, but music that matches is not).
+    step_penalty: added to every vertical and horizontal step. Between fixed ends the numbers of
+    both differ by a constant, so this only penalises zig-zags: local tempo changes that are
+    undone later (a prior for steady tempo where the features are ambiguous).
     Returns path int64 (L, 2) of (row, column) from start to end, and float32 (L,) local costs.
     """
     n_rows = len(lo)
@@ -138,10 +141,10 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
                 if s1 >= s0:
                     ext[s0 - a + 1: s1 - a + 2] = prev[s0 - prev_lo: s1 - prev_lo + 1]
                 diag = ext[:-1] + wd * c
-                vert = ext[1:] + wv * c
+                vert = ext[1:] + wv * c + step_penalty
                 p = np.minimum(diag, vert)
                 start = False
-            s = np.cumsum(wh * c)
+            s = np.cumsum(wh * c + step_penalty)
             q = p - s
             run = np.minimum.accumulate(q)
             cur = s + run
@@ -216,9 +219,9 @@ def path_cost(feats: Sequence[FeaturePair], path: np.ndarray) -> np.ndarray:
 
 
 def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = None, max_cells: int = 4_000_000,
-                 radius_s: float = 0.4, frame_rate: float = 50.0, factor: int = 4,
+                 radius_s: float = 1.0, frame_rate: float = 50.0, factor: int = 4,
                  weights: tuple[float, float, float] = (1.0, 1.0, 1.0), min_coarse: int = 4,
-                 skip_fraction: float = 1.0,
+                 skip_fraction: float = 1.0, step_penalty: float = 0.1,
                  ) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
     """Multi-resolution DTW with open begin and end; yields progress, returns (path, cost).
 
@@ -248,7 +251,7 @@ def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = N
             lo, hi = band_from_path(path, factor, nf, mf, r)
         lo, hi = clip_to_anchors(lo, hi, _level_anchors(anchors, f, nf, mf), mf)
         skip = skip_cost_estimate(lf, lo, hi, fraction=skip_fraction)
-        gen = banded_dtw(lf, lo, hi, weights=weights, skip_cost=skip)
+        gen = banded_dtw(lf, lo, hi, weights=weights, skip_cost=skip, step_penalty=step_penalty)
         try:
             while True:
                 yield (k + next(gen)) / len(levels)
