@@ -83,3 +83,15 @@ def test_info_help_and_version(piece):
     assert "separate" in stemroll("--help").stdout
     r = stemroll("info", piece / "my song.wav", piece / "score.mid")
     assert r.returncode == 0 and "22050 Hz" in r.stdout and "18 notes" in r.stdout
+
+
+def test_cli_reference_is_up_to_date():
+    """docs/cli.md lists every option; regenerate it with packaging/make_cli_doc.py."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("make_cli_doc", root / "packaging" / "make_cli_doc.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (root / "docs" / "cli.md").read_text() == mod.render(), "run packaging/make_cli_doc.py"
