@@ -29,12 +29,12 @@ from .spectral import STFTConfig, frames_for_samples, istft_frames, stft_frames
 MaskFn = Callable[[int, int], np.ndarray]
 
 
-def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 2048) -> np.ndarray:
+def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 2048, workers: int = 1) -> np.ndarray:
     """Mean of the channels' STFT magnitudes, float32 (n_bins, n_frames), in Fortran order.
 
     audio: (channels, n_samples) float array or memory map. Equals
     ``magnitude_mono(stft_multi(audio, cfg))`` up to float rounding. Fortran order lets the
-    block engine read one spectrum per frame without copying V.
+    block engine read one spectrum per frame without copying V. ``workers``: FFT threads.
     """
     audio = _as_2d(audio)
     C, n = audio.shape
@@ -42,9 +42,9 @@ def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 2048)
     VT = np.empty((N, cfg.n_bins), np.float32)
     for a in range(0, N, segment_frames):
         b = min(N, a + segment_frames)
-        acc = np.abs(stft_frames(audio[0], cfg, start=a, stop=b))
+        acc = np.abs(stft_frames(audio[0], cfg, start=a, stop=b, workers=workers))
         for c in range(1, C):
-            acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b))
+            acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b, workers=workers))
         if C > 1:
             acc /= np.float32(C)
         VT[a:b] = acc.T
@@ -87,13 +87,13 @@ def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids
 
 
 def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
-                       segment_frames: int = 512) -> Iterator[tuple[int, np.ndarray]]:
+                       segment_frames: int = 512, workers: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     """Stems block by block: yields ``(start_sample, block)``, block float32 (n_groups + 1, channels, m).
 
     Row g < n_groups is group g's stem (every channel masked with the same masks), the last
     row the residual ``audio - sum(group stems)``. Blocks follow each other without gaps or
     overlaps and cover all of ``audio`` (channels, n_samples); they equal the corresponding
-    samples of the whole-recording inverse STFT (up to float rounding).
+    samples of the whole-recording inverse STFT (up to float rounding). ``workers``: FFT threads.
     """
     audio = _as_2d(audio)
     if segment_frames < 1:
@@ -110,19 +110,21 @@ def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_g
                              f"expected {(n_groups, cfg.n_bins, k1 - k0)}")
         block = np.empty((n_groups + 1, C, s1 - s0), np.float32)
         for c in range(C):
-            X = stft_frames(audio[c], cfg, start=k0, stop=k1)
+            X = stft_frames(audio[c], cfg, start=k0, stop=k1, workers=workers)
             for g in range(n_groups):
-                block[g, c] = istft_frames(X * M[g], cfg, first_frame=k0, start=s0, length=s1 - s0)
+                block[g, c] = istft_frames(X * M[g], cfg, first_frame=k0, start=s0, length=s1 - s0,
+                                           workers=workers)
         block[n_groups] = audio[:, s0:s1] - block[:n_groups].sum(axis=0)
         yield s0, block
 
 
 def resynthesise(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
-                 segment_frames: int = 512) -> np.ndarray:
+                 segment_frames: int = 512, workers: int = 1) -> np.ndarray:
     """All of ``resynthesis_blocks`` in one float32 array (n_groups + 1, channels, n_samples)."""
     audio = _as_2d(audio)
     out = np.empty((n_groups + 1, *audio.shape), np.float32)
-    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=n_groups, segment_frames=segment_frames):
+    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=n_groups, segment_frames=segment_frames,
+                                        workers=workers):
         out[:, :, s0: s0 + block.shape[2]] = block
     return out
 

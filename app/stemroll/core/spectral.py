@@ -50,12 +50,13 @@ def _frames_span(cfg: STFTConfig, start: int, stop: int) -> tuple[int, int]:
     return start * cfg.hop_length - pad, (stop - 1) * cfg.hop_length - pad + cfg.n_fft
 
 
-def stft_frames(x: np.ndarray, cfg: STFTConfig, *, start: int, stop: int, chunk_frames: int = 1024) -> np.ndarray:
+def stft_frames(x: np.ndarray, cfg: STFTConfig, *, start: int, stop: int, chunk_frames: int = 1024,
+                workers: int = 1) -> np.ndarray:
     """Frames ``start .. stop-1`` of ``stft(x, cfg)`` without transforming the rest.
 
     x: float array (n_samples,) (a memory map works: only the samples those frames read are
     touched). Returns complex64 (n_bins, stop - start), Fortran-ordered (one contiguous spectrum
-    per frame). Temporaries stay below ``chunk_frames`` frames.
+    per frame). Temporaries stay below ``chunk_frames`` frames; ``workers``: FFT threads.
     """
     if x.ndim != 1:
         raise ValueError(f"stft expects a mono signal of shape (n,), got {x.shape}")
@@ -71,7 +72,7 @@ def stft_frames(x: np.ndarray, cfg: STFTConfig, *, start: int, stop: int, chunk_
         if hi > lo:
             seg[lo - a: hi - a] = x[lo:hi]
         frames = sliding_window_view(seg, cfg.n_fft)[:: cfg.hop_length][: f1 - f0]
-        out[f0 - start: f1 - start] = scipy.fft.rfft(frames * win, axis=1)
+        out[f0 - start: f1 - start] = scipy.fft.rfft(frames * win, axis=1, workers=workers)
     return out.T
 
 
@@ -95,35 +96,37 @@ def istft(X: np.ndarray, cfg: STFTConfig, *, length: int) -> np.ndarray:
     return istft_frames(X, cfg, first_frame=0, start=0, length=length)
 
 
-def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int, length: int) -> np.ndarray:
+def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int, length: int,
+                 workers: int = 1) -> np.ndarray:
     """Samples ``start .. start+length-1`` of the inverse STFT, from frames ``first_frame ..``.
 
     X: complex (n_bins, m) holds frames ``first_frame .. first_frame+m-1``. The result equals
     ``istft(X_full, cfg, length=...)[start:start+length]`` when X holds every frame of X_full
     that overlaps those samples (frames ``k`` with ``k*hop - n_fft/2 < start + length`` and
-    ``k*hop + n_fft/2 > start``; see ``frames_for_samples``). Returns float32 (length,).
+    ``k*hop + n_fft/2 > start``; see ``frames_for_samples``). ``workers``: FFT threads.
+    Returns float32 (length,).
     """
     if X.shape[0] != cfg.n_bins:
         raise ValueError(f"expected {cfg.n_bins} bins for n_fft={cfg.n_fft}, got {X.shape[0]}")
-    win = _window(cfg.n_fft)
-    hop, pad = cfg.hop_length, cfg.n_fft // 2
+    n_fft, hop = cfg.n_fft, cfg.hop_length
+    win = _window(n_fft)
     n_frames = X.shape[1]
-    origin = first_frame * hop - pad  # unpadded sample index of the local buffer's first sample
-    total = (n_frames - 1) * hop + cfg.n_fft if n_frames else 0
-    y = np.zeros(total, dtype=np.float32)
-    wsum = np.zeros(total, dtype=np.float32)
+    origin = first_frame * hop - n_fft // 2  # unpadded sample index of the local buffer's first sample
+    total = (n_frames - 1) * hop + n_fft if n_frames else 0
+    frames = scipy.fft.irfft(np.asarray(X, np.complex64).T, n=n_fft, axis=1, workers=workers)
+    frames = frames.astype(np.float32, copy=False)
+    frames *= win
+    # Overlap-add in passes of frames that do not overlap each other: each pass is one strided add.
+    step = -(-n_fft // hop)
+    stride = step * hop
+    y = np.zeros(total + stride, dtype=np.float32)
+    wsum = np.zeros(total + stride, dtype=np.float32)
     w2 = win * win
-    # Overlap-add in n_fft/hop passes of non-overlapping frames: vectorised, no Python loop per frame.
-    step = cfg.n_fft // hop + (cfg.n_fft % hop > 0)
-    for r in range(step):
-        idx = np.arange(r, n_frames, step)
-        if not len(idx):
-            continue
-        block = scipy.fft.irfft(X[:, idx].T, n=cfg.n_fft, axis=1).astype(np.float32, copy=False)
-        block *= win
-        starts = idx * hop
-        _add_disjoint(y, starts, block)
-        _add_disjoint(wsum, starts, np.broadcast_to(w2, block.shape))
+    for r in range(min(step, n_frames)):
+        part = frames[r::step]
+        view = slice(r * hop, r * hop + stride * len(part))
+        y[view].reshape(len(part), stride)[:, :n_fft] += part
+        wsum[view].reshape(len(part), stride)[:, :n_fft] += w2
     out = np.zeros(length, dtype=np.float32)
     lo, hi = max(start, origin), min(start + length, origin + total)
     if hi > lo:
@@ -141,21 +144,6 @@ def frames_for_samples(cfg: STFTConfig, start: int, stop: int, *, n_frames: int)
     k0 = max(0, -(-(start + pad - cfg.n_fft + 1) // hop))
     k1 = min(n_frames, (stop - 1 + pad) // hop + 1)
     return k0, max(k0, k1)
-
-
-def _add_disjoint(buf: np.ndarray, starts: np.ndarray, block: np.ndarray) -> None:
-    """buf[s:s+n] += block[i] for non-overlapping segments starting at ``starts``."""
-    n = block.shape[1]
-    if len(starts) > 1 and np.all(np.diff(starts) == starts[1] - starts[0]) and starts[1] - starts[0] >= n:
-        stride = starts[1] - starts[0]
-        m = len(starts)
-        end = starts[0] + stride * m
-        if end <= len(buf):
-            view = buf[starts[0]: end].reshape(m, stride)
-            view[:, :n] += block
-            return
-    for s, row in zip(starts, block):
-        buf[s: s + n] += row
 
 
 def stft_multi(x: np.ndarray, cfg: STFTConfig) -> np.ndarray:
