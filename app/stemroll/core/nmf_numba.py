@@ -40,36 +40,81 @@ def _gather_h(H, A, n0, n1, hb):
 
 
 @njit(**_OPTS)
-def _model_rows(WT, A, Hb, c, nc, WH):
-    """WH[j] = sum_i Hb[i, c + j] * WT[A[i]] for j < nc (nc <= 4), four templates per sweep."""
+def _model_rows(WT, A, Hb, c, nc, WH, VT, n, ratio):
+    """WH[j] = sum_i Hb[i, c + j] * WT[A[i]] + eps for j < nc (nc <= 4), four templates per sweep.
+
+    With ``ratio`` the rows end as V / (WH + eps) instead (VT[n + j] is frame j's spectrum),
+    fused into the last sweep when the list is a multiple of four and the tile is full.
+    """
     F = WT.shape[1]
-    for j in range(nc):
-        WH[j, :] = 0.0
     ka = A.shape[0]
-    i = 0
-    if nc == 4:
+    if nc == 4 and ka >= 4 and ka % 4 == 0:
         r0, r1, r2, r3 = WH[0], WH[1], WH[2], WH[3]
-        while i + 4 <= ka:
+        v0, v1, v2, v3 = VT[n], VT[n + 1], VT[n + 2], VT[n + 3]
+        for i in range(0, ka, 4):
             wa, wb, wc, wd = WT[A[i]], WT[A[i + 1]], WT[A[i + 2]], WT[A[i + 3]]
             a0, a1, a2, a3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
             b0, b1, b2, b3 = Hb[i + 1, c], Hb[i + 1, c + 1], Hb[i + 1, c + 2], Hb[i + 1, c + 3]
             c0, c1, c2, c3 = Hb[i + 2, c], Hb[i + 2, c + 1], Hb[i + 2, c + 2], Hb[i + 2, c + 3]
             d0, d1, d2, d3 = Hb[i + 3, c], Hb[i + 3, c + 1], Hb[i + 3, c + 2], Hb[i + 3, c + 3]
-            for f in range(F):
-                x, y, z, u = wa[f], wb[f], wc[f], wd[f]
-                r0[f] += a0 * x + b0 * y + c0 * z + d0 * u
-                r1[f] += a1 * x + b1 * y + c1 * z + d1 * u
-                r2[f] += a2 * x + b2 * y + c2 * z + d2 * u
-                r3[f] += a3 * x + b3 * y + c3 * z + d3 * u
-            i += 4
-    while i < ka:
+            last = i + 4 == ka
+            if last and not ratio and i == 0:
+                for f in range(F):
+                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+                    r0[f] = a0 * x + b0 * y + c0 * z + d0 * u + _EPS
+                    r1[f] = a1 * x + b1 * y + c1 * z + d1 * u + _EPS
+                    r2[f] = a2 * x + b2 * y + c2 * z + d2 * u + _EPS
+                    r3[f] = a3 * x + b3 * y + c3 * z + d3 * u + _EPS
+            elif last and not ratio:
+                for f in range(F):
+                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+                    r0[f] += a0 * x + b0 * y + c0 * z + d0 * u + _EPS
+                    r1[f] += a1 * x + b1 * y + c1 * z + d1 * u + _EPS
+                    r2[f] += a2 * x + b2 * y + c2 * z + d2 * u + _EPS
+                    r3[f] += a3 * x + b3 * y + c3 * z + d3 * u + _EPS
+            elif i == 0 and not last:
+                for f in range(F):
+                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+                    r0[f] = a0 * x + b0 * y + c0 * z + d0 * u
+                    r1[f] = a1 * x + b1 * y + c1 * z + d1 * u
+                    r2[f] = a2 * x + b2 * y + c2 * z + d2 * u
+                    r3[f] = a3 * x + b3 * y + c3 * z + d3 * u
+            elif i == 0:  # one sweep: model and ratio at once
+                for f in range(F):
+                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+                    r0[f] = v0[f] / (a0 * x + b0 * y + c0 * z + d0 * u + _EPS)
+                    r1[f] = v1[f] / (a1 * x + b1 * y + c1 * z + d1 * u + _EPS)
+                    r2[f] = v2[f] / (a2 * x + b2 * y + c2 * z + d2 * u + _EPS)
+                    r3[f] = v3[f] / (a3 * x + b3 * y + c3 * z + d3 * u + _EPS)
+            elif last:
+                for f in range(F):
+                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+                    r0[f] = v0[f] / (r0[f] + a0 * x + b0 * y + c0 * z + d0 * u + _EPS)
+                    r1[f] = v1[f] / (r1[f] + a1 * x + b1 * y + c1 * z + d1 * u + _EPS)
+                    r2[f] = v2[f] / (r2[f] + a2 * x + b2 * y + c2 * z + d2 * u + _EPS)
+                    r3[f] = v3[f] / (r3[f] + a3 * x + b3 * y + c3 * z + d3 * u + _EPS)
+            else:
+                for f in range(F):
+                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+                    r0[f] += a0 * x + b0 * y + c0 * z + d0 * u
+                    r1[f] += a1 * x + b1 * y + c1 * z + d1 * u
+                    r2[f] += a2 * x + b2 * y + c2 * z + d2 * u
+                    r3[f] += a3 * x + b3 * y + c3 * z + d3 * u
+        return
+    for j in range(nc):
+        WH[j, :] = 0.0
+    for i in range(ka):
         w = WT[A[i]]
         for j in range(nc):
             h = Hb[i, c + j]
             r = WH[j]
             for f in range(F):
                 r[f] += h * w[f]
-        i += 1
+    for j in range(nc):
+        if ratio:
+            _ratio_row(VT[n + j], WH[j])
+        else:
+            WH[j, :] += _EPS
 
 
 @njit(**_OPTS)
@@ -80,10 +125,8 @@ def _ratio_row(v, w):
 
 @njit(**_OPTS)
 def _ratio_log_row(v, w, wi, ei, mi, mf):
-    """w <- v / (w + eps); returns sum(v * log(w + eps)). wi: int32 view of w."""
+    """w <- v / w; returns sum(v * log(w)). w holds WH + eps; wi: its int32 view."""
     F = w.shape[0]
-    for f in range(F):
-        w[f] = w[f] + _EPS
     for f in range(F):  # x = m * 2**e with m in [sqrt(1/2), sqrt(2))
         b = wi[f]
         e = (b - np.int32(0x3F3504F3)) >> np.int32(23)
@@ -182,12 +225,10 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            _model_rows(WTx, A, Hb, c, nc, WH)
-            for j in range(nc):
-                if want_cost:
+            _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, not want_cost)
+            if want_cost:
+                for j in range(nc):
                     acc += _ratio_log_row(VT[n0 + c + j], WH[j], WHi[j], ei, mi, mf)
-                else:
-                    _ratio_row(VT[n0 + c + j], WH[j])
             i = 0
             while i < A.shape[0] and A[i] < K:
                 pair = nc == 4 and i + 1 < A.shape[0] and A[i + 1] < K
@@ -217,9 +258,7 @@ def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh):
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            _model_rows(WTx, A, Hb, c, nc, WH)
-            for j in range(nc):
-                _ratio_row(VT[n0 + c + j], WH[j])
+            _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, True)
             for i in range(A.shape[0]):
                 if A[i] < K:
                     _axpy_rows(NW[A[i]], Hb, i, c, nc, WH)
