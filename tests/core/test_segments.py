@@ -33,7 +33,7 @@ def factors(n_frames: int, seed: int = 1):
 
 def test_magnitude_by_segments_equals_the_whole_transform(stereo):
     ref = magnitude_mono(stft_multi(stereo, CFG))
-    V = magnitude(stereo, CFG, segment_frames=17)
+    V = magnitude(stereo, CFG, segment_frames=17, threads=3)
     assert V.dtype == np.float32 and V.shape == ref.shape and V.flags.f_contiguous
     np.testing.assert_allclose(V, ref, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(magnitude(stereo[0], CFG), magnitude_mono(stft_multi(stereo[:1], CFG)), atol=1e-5)
@@ -77,8 +77,30 @@ def test_resynthesise_reads_a_memory_map_and_checks_mask_shapes(stereo, tmp_path
     ro = np.memmap(path, dtype=np.float32, mode="r", shape=stereo.shape)
     W, H, groups = factors(CFG.n_frames(stereo.shape[1]))
     masks = group_masks(W, H, groups, [0, 1], power=2.0)
-    a = resynthesise(ro, CFG, masks, n_groups=2, segment_frames=50)
+    a = resynthesise(ro, CFG, masks, n_groups=2, segment_frames=50, threads=2)
     b = resynthesise(stereo, CFG, masks, n_groups=2, segment_frames=50)
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="masks for frames"):
         resynthesise(stereo, CFG, masks, n_groups=3)
+
+
+def test_ordered_map_keeps_order_and_bounds_the_results_in_flight():
+    import threading
+    import time
+
+    from stemroll.core.segments import ordered_map
+
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work(i):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.002 * (i % 3))
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    assert list(ordered_map(work, range(20), threads=3)) == [i * i for i in range(20)]
+    assert peak[0] <= 3
+    assert list(ordered_map(work, range(5))) == [0, 1, 4, 9, 16]

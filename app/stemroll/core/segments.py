@@ -14,12 +14,16 @@ crossfade. What would otherwise hold several full-size copies is done here per s
   reach into a neighbouring range are recomputed there), yielding the stems block by block so
   the caller can write them to files as they come.
 
-Peak memory is about V + H + the input audio + one segment's spectra (~100 MB at the defaults).
+Peak memory is about V + H + the input audio + the spectra of the segments in flight (tens of
+MB each at the defaults). Segments can run on several threads (``threads=``): NumPy and
+scipy.fft release the GIL, and results come back in order.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -29,26 +33,50 @@ from .spectral import STFTConfig, frames_for_samples, istft_frames, stft_frames
 MaskFn = Callable[[int, int], np.ndarray]
 
 
-def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 2048, workers: int = 1) -> np.ndarray:
+def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 1024, threads: int = 1) -> np.ndarray:
     """Mean of the channels' STFT magnitudes, float32 (n_bins, n_frames), in Fortran order.
 
     audio: (channels, n_samples) float array or memory map. Equals
     ``magnitude_mono(stft_multi(audio, cfg))`` up to float rounding. Fortran order lets the
-    block engine read one spectrum per frame without copying V. ``workers``: FFT threads.
+    block engine read one spectrum per frame without copying V. ``threads``: segments computed
+    at once (NumPy and scipy.fft release the GIL).
     """
     audio = _as_2d(audio)
     C, n = audio.shape
     N = cfg.n_frames(n)
     VT = np.empty((N, cfg.n_bins), np.float32)
-    for a in range(0, N, segment_frames):
+
+    def one(a: int) -> None:
         b = min(N, a + segment_frames)
-        acc = np.abs(stft_frames(audio[0], cfg, start=a, stop=b, workers=workers))
+        acc = np.abs(stft_frames(audio[0], cfg, start=a, stop=b))
         for c in range(1, C):
-            acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b, workers=workers))
+            acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b))
         if C > 1:
             acc /= np.float32(C)
         VT[a:b] = acc.T
+
+    for _ in ordered_map(one, range(0, N, segment_frames), threads=threads):
+        pass
     return VT.T
+
+
+def ordered_map(fn: Callable, items: Iterable, *, threads: int = 1) -> Iterator:
+    """``fn(item)`` for each item, in order, with up to ``threads`` calls running at once.
+
+    At most ``threads`` results wait at any time, so memory stays bounded however many items.
+    """
+    if threads <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids: Sequence[int], *,
@@ -87,13 +115,15 @@ def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids
 
 
 def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
-                       segment_frames: int = 512, workers: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+                       segment_frames: int = 512, threads: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     """Stems block by block: yields ``(start_sample, block)``, block float32 (n_groups + 1, channels, m).
 
     Row g < n_groups is group g's stem (every channel masked with the same masks), the last
     row the residual ``audio - sum(group stems)``. Blocks follow each other without gaps or
     overlaps and cover all of ``audio`` (channels, n_samples); they equal the corresponding
-    samples of the whole-recording inverse STFT (up to float rounding). ``workers``: FFT threads.
+    samples of the whole-recording inverse STFT (up to float rounding). ``threads``: blocks
+    computed at once (``masks`` must then be safe to call from several threads, as
+    ``group_masks``' functions are).
     """
     audio = _as_2d(audio)
     if segment_frames < 1:
@@ -101,7 +131,8 @@ def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_g
     C, n = audio.shape
     N = cfg.n_frames(n)
     step = segment_frames * cfg.hop_length
-    for s0 in range(0, max(n, 1), step):
+
+    def one(s0: int) -> tuple[int, np.ndarray]:
         s1 = min(n, s0 + step)
         k0, k1 = frames_for_samples(cfg, s0, s1, n_frames=N)
         M = masks(k0, k1)
@@ -110,21 +141,22 @@ def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_g
                              f"expected {(n_groups, cfg.n_bins, k1 - k0)}")
         block = np.empty((n_groups + 1, C, s1 - s0), np.float32)
         for c in range(C):
-            X = stft_frames(audio[c], cfg, start=k0, stop=k1, workers=workers)
+            X = stft_frames(audio[c], cfg, start=k0, stop=k1)
             for g in range(n_groups):
-                block[g, c] = istft_frames(X * M[g], cfg, first_frame=k0, start=s0, length=s1 - s0,
-                                           workers=workers)
+                block[g, c] = istft_frames(X * M[g], cfg, first_frame=k0, start=s0, length=s1 - s0)
         block[n_groups] = audio[:, s0:s1] - block[:n_groups].sum(axis=0)
-        yield s0, block
+        return s0, block
+
+    yield from ordered_map(one, range(0, max(n, 1), step), threads=threads)
 
 
 def resynthesise(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
-                 segment_frames: int = 512, workers: int = 1) -> np.ndarray:
+                 segment_frames: int = 512, threads: int = 1) -> np.ndarray:
     """All of ``resynthesis_blocks`` in one float32 array (n_groups + 1, channels, n_samples)."""
     audio = _as_2d(audio)
     out = np.empty((n_groups + 1, *audio.shape), np.float32)
     for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=n_groups, segment_frames=segment_frames,
-                                        workers=workers):
+                                        threads=threads):
         out[:, :, s0: s0 + block.shape[2]] = block
     return out
 
