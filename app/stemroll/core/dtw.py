@@ -12,7 +12,7 @@ with ``S = cumsum(c)``, so one Python iteration per row suffices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generator, Sequence
 
 import numpy as np
@@ -221,7 +221,7 @@ def path_cost(feats: Sequence[FeaturePair], path: np.ndarray) -> np.ndarray:
 def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = None, max_cells: int = 4_000_000,
                  radius_s: float = 1.0, frame_rate: float = 50.0, factor: int = 4,
                  weights: tuple[float, float, float] = (1.0, 1.0, 1.0), min_coarse: int = 4,
-                 skip_fraction: float = 1.0, step_penalty: float = 0.1,
+                 skip_fraction: float = 1.0, step_penalty: float = 0.1, reliability_margin: float = 0.15,
                  ) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
     """Multi-resolution DTW with open begin and end; yields progress, returns (path, cost).
 
@@ -232,7 +232,9 @@ def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = N
     The coarsest level (a power of ``factor``, at least ``min_coarse``) holds at most ``max_cells``
     cells and is solved in full with the ``coarse`` features only; each finer level searches a band
     of ``radius_s`` seconds (at least two coarse frames) around the projected path, and the finest
-    level adds the other features. Memory is O(rows * band width) at every level.
+    level adds the other features, each scaled by its ``reliability`` along the path found so far
+    (``reliability_margin`` 0 keeps the weights as given). Memory is O(rows * band width) at every
+    level.
     """
     n, m = feats[0].score.shape[1], feats[0].audio.shape[1]
     anchors = np.zeros((0, 2), dtype=np.int64) if anchors is None else np.asarray(anchors, dtype=np.int64).reshape(-1, 2)
@@ -249,6 +251,10 @@ def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = N
         else:
             r = max(2 * factor, int(round(radius_s * frame_rate / f)))
             lo, hi = band_from_path(path, factor, nf, mf, r)
+        if f == 1 and path is not None and reliability_margin > 0:
+            guide = np.minimum(path * factor + factor // 2, [nf - 1, mf - 1])
+            lf = [p if p.coarse else replace(p, weight=p.weight * reliability(p, guide, margin=reliability_margin))
+                  for p in lf]
         lo, hi = clip_to_anchors(lo, hi, _level_anchors(anchors, f, nf, mf), mf)
         skip = skip_cost_estimate(lf, lo, hi, fraction=skip_fraction)
         gen = banded_dtw(lf, lo, hi, weights=weights, skip_cost=skip, step_penalty=step_penalty)
@@ -258,6 +264,22 @@ def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = N
         except StopIteration as stop:
             path, cost = stop.value
     return path, cost
+
+
+def reliability(feat: FeaturePair, guide: np.ndarray, *, margin: float = 0.15, n_pairs: int = 20000,
+                seed: int = 0) -> float:
+    """How much a feature agrees with a guide path (cells (row, column) found from other features),
+    in [0, 1]: 1 when its mean cost along the guide is at least ``margin`` below its mean cost over
+    random cells, 0 when it is no better than chance (onsets of bowed or reverberant sound that
+    the onset detector misses or misplaces)."""
+    rng = np.random.default_rng(seed)
+    n, m = feat.score.shape[1], feat.audio.shape[1]
+    pairs = np.stack([rng.integers(0, n, n_pairs), rng.integers(0, m, n_pairs)], axis=1)
+    chance = float(path_cost([replace(feat, weight=1.0)], pairs).mean())
+    along = float(path_cost([replace(feat, weight=1.0)], guide).mean())
+    if chance <= 0:
+        return 0.0
+    return float(np.clip((1.0 - along / chance) / margin, 0.0, 1.0))
 
 
 def _level_anchors(anchors: np.ndarray, f: int, nf: int, mf: int) -> np.ndarray:
