@@ -87,9 +87,13 @@ def _params_from(args: argparse.Namespace):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="stemroll", description="Score-informed source separation: split a recording "
-                                "into stems, one per group of notes in its MIDI score. Without a sub-command, "
-                                "`python -m stemroll` opens the editor.")
+    p = argparse.ArgumentParser(
+        prog="stemroll", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Score-informed source separation: split a recording into stems, one per group of notes in "
+                    "its MIDI score.",
+        epilog="the editor:\n  stemroll [FILES...] [--demo]   open the editor on a recording and/or its MIDI file, "
+               "or a .stemroll project\n                                (--demo: the bundled demo piece; "
+               "stemroll-gui --help lists the editor's options)")
     p.add_argument("--version", action="version", version=f"stemroll {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -117,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="separate the bundled demo piece (two hands of a piano piece)")
     d.add_argument("--out", type=Path, required=True, help="folder for the stems")
     _add_export_options(d)
+    _add_param_options(d)
 
     i = sub.add_parser("info", help="describe audio and MIDI files as Stemroll reads them")
     i.add_argument("files", type=Path, nargs="+")
@@ -308,11 +313,9 @@ def demo_paths() -> tuple[Path, Path]:
 
 
 def cmd_demo(args) -> int:
-    from .core.params import SeparationParams
-
     report = _Progress(args.quiet)
     audio, midi = demo_paths()
-    rc = separate_files(audio, midi, args.out, grouping="tracks", params=SeparationParams(), align=False,
+    rc = separate_files(audio, midi, args.out, grouping="tracks", params=_params_from(args), align=False,
                         fmt=args.fmt, bits=args.bits, force=args.force, midi=args.midi, report=report)
     report.say(f"the demo's stems are in {args.out.resolve()}")
     return rc

@@ -131,6 +131,9 @@ def export_stems(result: SeparationResult, out_dir: str | Path, *, song: str, fm
 def _temp_beside(path: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part" + path.suffix, dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)  # mkstemp makes files private; stems get the usual permissions
     return Path(name)
 
 

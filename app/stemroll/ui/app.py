@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
@@ -27,6 +28,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("files", nargs="*", help="a recording and/or its MIDI file, or a .stemroll project")
     p.add_argument("--demo", action="store_true", help="open the bundled demo piece")
     p.add_argument("--version", action="version", version=f"Stemroll {__version__}")
+    p.add_argument("--smoke-test", metavar="OUT_DIR", type=Path, default=None,
+                   help="self-test: open the demo (or FILES), separate, export stems to OUT_DIR, quit")
+    p.add_argument("--smoke-iterations", type=int, default=8, help="passes for --smoke-test (default 8)")
     return p.parse_args(argv)
 
 
@@ -100,7 +104,19 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("stemroll")
     app.setWindowIcon(app_icon())
     apply_style(app)
-    win = build_window(args)
+    if args.smoke_test is not None:
+        from PySide6.QtCore import QStandardPaths
+
+        QStandardPaths.setTestModeEnabled(True)  # leave the user's settings and recent files alone
+        settings = QSettings(str(args.smoke_test / "smoke-settings.ini"), QSettings.IniFormat)
+        if not args.files:
+            args.demo = True
+        win = build_window(args, settings)
+        from .smoke import SmokeTest
+
+        win._smoke = SmokeTest(win, args.smoke_test, iterations=args.smoke_iterations)
+    else:
+        win = build_window(args)
     win.show()
     QTimer.singleShot(0, win.canvas.setFocus)
     return app.exec()
