@@ -20,7 +20,8 @@ PRIOR_S = 0.06  # standard deviation of the Gaussian prior on the shift
 MIN_GAP_S = 0.04  # two notes of one pitch stay at least this far apart
 CONTEXT = 1.0  # weight of the rise of the notes expected together with a note
 CHORD_S = 0.05  # notes warped this close count as one chord
-STEP_CORRECTION = True
+STEP_CORRECTION = 0.5  # share of the modelled window lead removed: the model (a steady partial switched on
+# from silence) is the extreme case; decaying and percussive partials lead less
 LAG = 2  # fine frames over which the rise of energy is measured
 
 
@@ -61,7 +62,7 @@ def refine_onsets(af: AudioFeatures, pitch: np.ndarray, onset_s: np.ndarray, *, 
     shift = _local_median(warped, first - warped, strength)
     second, _ = yield from _pass(curves, pitch_row, warped + shift, fixed, offs, rate, 0.6 * prior_s, 0.5, 1.0)
     if STEP_CORRECTION:
-        second = second + _window_lead(af, prof[pitch_row], second)
+        second = second + STEP_CORRECTION * _window_lead(af, prof[pitch_row], second)
     return np.where(fixed, warped, second)
 
 
