@@ -26,6 +26,7 @@ HARMONIC_DECAY = 0.6  # amplitude of partial h is HARMONIC_DECAY ** (h - 1)
 N_HARMONICS = 8
 SILENCE_DB = -50.0  # frames this far below the loud frames count as silence
 DECAY_LEN = 10  # frames of the decaying tail after each onset (DLNCO)
+CHROMA_WINDOW_S = 0.186  # analysis window of the chroma (resolves semitones from about 100 Hz)
 FINE_WINDOW_S = 0.093  # analysis window of the onset features (time resolution vs pitch resolution)
 FINE_GAMMA = 100.0  # log compression of the fine pitch energies
 RELEASE_S = 0.1  # time constant of the modelled release after a note's offset (power)
@@ -62,11 +63,15 @@ class FrameGrid:
 
 @dataclass(frozen=True)
 class AudioFeatures:
-    """chroma: float32 (13, n_dtw) unit columns, 12 pitch classes scaled by loudness + silence; onset: float32 (12, n_dtw) decaying onset chroma;
-    pitch_fine: float32 (N_PITCH, n_fine) log-compressed pitch energies at the fine rate;
-    energy_db: float32 (n_dtw,) frame level relative to the loud frames (0 dB = 95th percentile);
-    fine_n_fft: window length (samples at grid.sample_rate) of the fine pitch energies.
-    ``pitch_fine`` is log1p(FINE_GAMMA * power / ref): expm1 of it is power in units of ref / FINE_GAMMA."""
+    """Audio side of the alignment.
+
+    chroma: float32 (13, n_dtw) unit columns: 12 pitch classes scaled by loudness, plus silence.
+    onset: float32 (12, n_dtw) decaying onset chroma (DLNCO-like).
+    pitch_fine: float32 (N_PITCH, n_fine) log1p(FINE_GAMMA * power / ref) per pitch band at the
+    fine rate (so expm1 of it is power in units of ref / FINE_GAMMA).
+    energy_db: float32 (n_dtw,) frame level relative to a loud frame (its 95th percentile).
+    fine_n_fft: window length of ``pitch_fine`` in samples at ``grid.sample_rate``.
+    """
 
     grid: FrameGrid
     chroma: np.ndarray
@@ -137,20 +142,11 @@ def normalise_columns(x: np.ndarray, *, silent: np.ndarray | None = None) -> np.
     return out.astype(np.float32, copy=False)
 
 
-CHROMA_MODE = "log"
-CHROMA_GAMMA = 100.0
-
-
 def shape_chroma(power: np.ndarray, *, ref: float, silent: np.ndarray) -> np.ndarray:
-    """Chroma power (12, n) -> unit columns after compression (same on both sides)."""
-    if CHROMA_MODE == "cens":
-        l1 = power / np.maximum(power.sum(axis=0, keepdims=True), 1e-20)
-        q = sum((l1 > t).astype(np.float32) for t in (0.05, 0.1, 0.2, 0.4))
-        return normalise_columns(q, silent=silent)
-    x = compress(power, ref=ref / 12, gamma=CHROMA_GAMMA)
-    if CHROMA_MODE == "whiten":
-        x = np.maximum(0.0, x - np.median(x, axis=0, keepdims=True))
-    return normalise_columns(x, silent=silent)
+    """Chroma power (12, n) -> unit columns of log-compressed chroma (same on both sides).
+
+    ref: power of a loud frame (its 95th percentile); ``silent`` (n,) columns become uniform."""
+    return normalise_columns(compress(power, ref=ref / 12), silent=silent)
 
 
 def with_loudness(chroma: np.ndarray, level_db: np.ndarray) -> np.ndarray:
@@ -187,10 +183,10 @@ def decaying_onsets(impulses: np.ndarray, *, decay_len: int = DECAY_LEN, norm_wi
 
 
 def audio_features(y: np.ndarray, sample_rate: int) -> AudioFeatures:
-    """Chroma (+ silence row), onset chroma and fine pitch energies of a mono recording (see ``AudioFeatures``)."""
+    """Features of a mono recording y (float32 (n,)) at ``sample_rate`` Hz (see ``AudioFeatures``)."""
     y, sr = to_analysis_rate(y, sample_rate)
     grid = FrameGrid.for_rate(sr)
-    cfg_c = STFTConfig(n_fft=_pow2(sr * 0.186), hop_length=grid.hop_dtw)
+    cfg_c = STFTConfig(n_fft=_pow2(sr * CHROMA_WINDOW_S), hop_length=grid.hop_dtw)
     cfg_o = STFTConfig(n_fft=_pow2(sr * FINE_WINDOW_S), hop_length=grid.hop_fine)
     p_c = pitch_spectrogram(y, cfg_c, pitch_filterbank(sample_rate=sr, n_fft=cfg_c.n_fft))
     p_o = pitch_spectrogram(y, cfg_o, pitch_filterbank(sample_rate=sr, n_fft=cfg_o.n_fft))
@@ -199,15 +195,18 @@ def audio_features(y: np.ndarray, sample_rate: int) -> AudioFeatures:
     ref = float(np.percentile(frame_power, 95)) if n_dtw else 1.0
     energy_db = (10 * np.log10(np.maximum(frame_power, 1e-20) / max(ref, 1e-20))).astype(np.float32)
     chroma = with_loudness(shape_chroma(fold_chroma(p_c), ref=ref, silent=energy_db < SILENCE_DB), energy_db)
-    pitch_fine = compress(p_o, ref=float(np.percentile(p_o.sum(axis=0), 95)) / 12 if p_o.size else 1.0, gamma=FINE_GAMMA)
-    onset = decaying_onsets(_pool_max(fold_chroma(onset_peaks(_flux(pitch_fine))), grid.ratio, n_dtw))
+    fine_ref = float(np.percentile(p_o.sum(axis=0), 95)) / 12 if p_o.size else 1.0
+    pitch_fine = compress(p_o, ref=fine_ref, gamma=FINE_GAMMA)
+    onset = decaying_onsets(_pool_max(fold_chroma(onset_peaks(rise(pitch_fine))), grid.ratio, n_dtw))
     return AudioFeatures(grid, chroma, onset, pitch_fine, energy_db, cfg_o.n_fft)
 
 
-def _flux(log_pitch: np.ndarray, *, lag: int = 2) -> np.ndarray:
-    """Half-wave rectified increase over ``lag`` frames, float32, same shape."""
+def rise(log_pitch: np.ndarray, *, lag: int = 2) -> np.ndarray:
+    """Half-wave rectified rise of log energy over ``lag`` frames, centred on the frame (frame k
+    holds L[k + lag/2] - L[k - lag/2], rounded down); float32, same shape (rows, n)."""
     d = np.zeros_like(log_pitch)
-    d[:, lag:] = np.maximum(0.0, log_pitch[:, lag:] - log_pitch[:, :-lag])
+    a = lag // 2
+    d[:, a: d.shape[1] - (lag - a)] = np.maximum(0.0, log_pitch[:, lag:] - log_pitch[:, :-lag])
     return d
 
 

@@ -13,7 +13,7 @@ from typing import Generator
 
 import numpy as np
 
-from .alignment_features import AudioFeatures, N_PITCH, note_pitch_profile
+from .alignment_features import N_PITCH, AudioFeatures, note_pitch_profile, rise
 
 SEARCH_S = 0.12  # half-width of the search window around the warped onset
 PRIOR_S = 0.06  # standard deviation of the Gaussian prior on the shift
@@ -26,12 +26,8 @@ LAG = 2  # fine frames over which the rise of energy is measured
 
 
 def pitch_novelty(pitch_fine: np.ndarray) -> np.ndarray:
-    """Half-wave rectified rise of log pitch energy over LAG frames, centred on the frame
-    (frame k holds L[k + LAG/2] - L[k - LAG/2]); float32 (N_PITCH, n_fine)."""
-    d = np.zeros_like(pitch_fine)
-    a = LAG // 2
-    d[:, a: d.shape[1] - (LAG - a)] = np.maximum(0.0, pitch_fine[:, LAG:] - pitch_fine[:, :-LAG])
-    return d
+    """Centred, half-wave rectified rise of log pitch energy over LAG frames, float32 (N_PITCH, n_fine)."""
+    return rise(pitch_fine, lag=LAG)
 
 
 def refine_onsets(af: AudioFeatures, pitch: np.ndarray, onset_s: np.ndarray, *, fixed: np.ndarray | None = None,
