@@ -182,7 +182,9 @@ def test_steps_report_progress_and_return_the_result(case):
             result = stop.value
             break
     stages = [s for s, _ in seen]
-    assert stages[0] == "features" and "warp" in stages and stages[-1] == "refine"
+    assert stages[0] == "features" and "warp" in stages and "refine" in stages and stages[-1] == "confidence"
+    order = ["features", "warp", "refine", "confidence"]
+    assert [order.index(s) for s in stages] == sorted(order.index(s) for s in stages)
     assert all(0.0 <= f <= 1.0 for _, f in seen)
     assert isinstance(result, AlignmentResult) and len(result.notes) == len([n for n in score if n.offset_s < 4.0])
 

@@ -24,7 +24,6 @@ from .alignment_refine import note_confidence, refine_onsets as _refine
 from .dtw import FeaturePair, multires_dtw
 from .score import Note
 
-LEAD_S = 0.0  # silence modelled before the score's first note
 ONSET_WEIGHT = 1.0  # weight of the onset-feature cost against the chroma cost
 MIN_DURATION_S = 0.03
 
@@ -57,8 +56,13 @@ def align_steps(y: np.ndarray, sample_rate: int, notes: Sequence[Note], *,
                 ) -> Generator[tuple[str, float], None, AlignmentResult]:
     """Align ``notes`` to the mono recording ``y`` (float32 (n,), ``sample_rate`` Hz).
 
-    Yields (stage, fraction 0..1) with stage in "features", "warp", "refine"; returns an
-    ``AlignmentResult``. anchors: (note_id, audio time s) pairs the note onsets must land on.
+    Yields (stage, fraction 0..1) with stage in "features", "warp", "refine" (only with
+    ``refine_onsets``), "confidence"; returns an ``AlignmentResult``. Stop iterating to cancel.
+
+    anchors: (note_id, audio time s) pairs: those notes' onsets land exactly there and the global
+    warp passes through them (ValueError if a note is unknown, a time lies outside the
+    recording, or two anchors cross). refine_onsets: move each note to its own attack near the
+    warped position (off: every note follows the global warp).
     """
     y = np.asarray(y, dtype=np.float32)
     notes = tuple(notes)
@@ -75,12 +79,13 @@ def align_steps(y: np.ndarray, sample_rate: int, notes: Sequence[Note], *,
     on = np.array([n.onset_s for n in notes], dtype=float)
     off = np.array([n.offset_s for n in notes], dtype=float)
     vel = np.array([n.velocity for n in notes], dtype=float)
-    t0 = float(on.min()) - LEAD_S
+    t0 = float(on.min())  # the score grid starts at its first note; a lead-in is left out by the warp
     n_score = int(np.ceil((off.max() - t0) * rate)) + 1
     s_chroma, s_onset = score_features(pitch, on, off, vel, t0_s=t0, n_frames=n_score, frame_rate=rate)
     yield "features", 1.0
 
-    feats = [FeaturePair(s_chroma, af.chroma, "cosine", 1.0), FeaturePair(s_onset, af.onset, "euclidean", ONSET_WEIGHT, coarse=False)]
+    feats = [FeaturePair(s_chroma, af.chroma, "cosine", 1.0),
+             FeaturePair(s_onset, af.onset, "euclidean", ONSET_WEIGHT, coarse=False)]
     anchor_cells = _anchor_cells(anchor_map, notes, t0, rate, n_score, af.chroma.shape[1])
     gen = multires_dtw(feats, anchors=anchor_cells, frame_rate=rate)
     while True:
@@ -107,11 +112,12 @@ def align_steps(y: np.ndarray, sample_rate: int, notes: Sequence[Note], *,
                 break
         new_off = new_off + (refined - new_on)  # keep the aligned duration
         new_on = refined
+    yield "confidence", 0.0
     new_on = np.clip(new_on, 0.0, duration_s)
     new_off = np.clip(np.maximum(new_off, new_on + MIN_DURATION_S), None, max(duration_s, float(new_on.max()) + MIN_DURATION_S))
     conf = note_confidence(af, pitch, new_on, new_off)
     out = tuple(n.evolve(onset_s=float(a), offset_s=float(b)) for n, a, b in zip(notes, new_on, new_off))
-    yield "refine", 1.0
+    yield "confidence", 1.0
     return AlignmentResult(out, conf, np.stack([score_s, audio_s], axis=1))
 
 
