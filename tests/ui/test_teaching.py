@@ -23,7 +23,7 @@ from stemroll.core.spectral import magnitude_mono, stft_multi
 from stemroll.io.audio import Audio
 from stemroll.ui.document import Document
 from stemroll.ui.teaching import TeachingWindow, make_teaching_action, open_teaching_window, set_presentation_mode
-from stemroll.ui.teaching.problem import build_problem, clip_notes, take_excerpt
+from stemroll.ui.teaching.problem import PitchMap, build_problem, clip_notes, take_excerpt
 from stemroll.ui.teaching.runner import Gate
 from tests.material import synth, two_hand_score
 
@@ -303,3 +303,23 @@ def test_opened_from_the_editor_follows_its_time_axis_and_closes_with_it(qtbot, 
     qtbot.waitUntil(lambda: n_costs(win) >= 2, timeout=20000)
     editor.close()  # closes the teaching window, which stops its run and waits for its thread
     qtbot.waitUntil(lambda: not shiboken6.isValid(win) or not win.isVisible(), timeout=5000)
+
+
+def test_pitch_map_takes_the_band_maximum_or_the_interpolation():
+    rng = np.random.default_rng(3)
+    n_fft, sr = 1024, 16000
+    X = rng.random((n_fft // 2 + 1, 7), dtype=np.float32)
+    pm = PitchMap(n_fft=n_fft, sample_rate=sr, pitch_lo=30.0, pitch_hi=110.0, rows_per_semitone=2)
+    hz = lambda q: 440.0 * 2.0 ** ((q - 69.0) / 12.0)  # noqa: E731
+    out = pm(X)
+    assert out.shape == (pm.n_rows, 7)
+    np.testing.assert_array_equal(pm.frames(np.ascontiguousarray(X.T)), out.T)
+    for r in range(pm.n_rows):
+        p = pm.pitch_lo + r / 2
+        c = hz(p) * n_fft / sr
+        f = int(np.floor(c))
+        want = X[f] + (X[f + 1] - X[f]) * (c - f)
+        lo, hi = int(np.ceil(hz(p - 0.25) * n_fft / sr)), int(np.floor(hz(p + 0.25) * n_fft / sr))
+        if hi >= lo:
+            want = np.maximum(want, X[lo: hi + 1].max(axis=0))
+        np.testing.assert_allclose(out[r], want, rtol=1e-6)

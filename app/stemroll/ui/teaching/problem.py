@@ -148,6 +148,11 @@ class PitchMap:
         self._d = np.clip(centre - self._f, 0.0, 1.0).astype(np.float32)[:, None]
         self.n_rows = n_rows
         self.n_bins = n_bins
+        # Only bins first_bin .. stop-1 are ever read (a model needs no more rows than these).
+        self.first_bin = int(min(self._f.min(), self._starts.min()))
+        self._f -= self.first_bin
+        self._starts -= self.first_bin
+        self._stop -= self.first_bin
 
     @property
     def row_height(self) -> float:
@@ -159,15 +164,34 @@ class PitchMap:
     def row_of(self, pitch: float) -> int:
         return int(np.clip(np.rint((pitch - self.pitch_lo) * self.rows_per_semitone), 0, self.n_rows - 1))
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        """X: nonnegative (n_bins, m) -> float32 (n_rows, m)."""
-        if X.shape[0] != self.n_bins:
-            raise ValueError(f"expected {self.n_bins} frequency bins, got {X.shape[0]}")
-        X = np.asarray(X, dtype=np.float32)
-        a, b = X[self._f], X[self._f + 1]
-        rows = a + (b - a) * self._d
-        band = np.maximum.reduceat(X[: self._stop], self._starts, axis=0)
-        return np.where(self._has_band[:, None], np.maximum(rows, band), rows).astype(np.float32, copy=False)
+    @property
+    def bins(self) -> slice:
+        """The STFT bins the rows are made from: ``pm(X) == pm(X[pm.bins], sliced=True)``."""
+        return slice(self.first_bin, self.first_bin + self._stop)
+
+    def __call__(self, X: np.ndarray, *, sliced: bool = False) -> np.ndarray:
+        """X: nonnegative (n_bins, m), or only its rows ``self.bins`` when ``sliced`` -> float32 (n_rows, m)."""
+        X = self._check(X, sliced, axis=0)
+        return self.frames(np.ascontiguousarray(X.T, dtype=np.float32), sliced=True).T
+
+    def frames(self, XT: np.ndarray, *, sliced: bool = False) -> np.ndarray:
+        """The same for frame-major spectra: XT (m, n_bins) (or (m, bins of ``self.bins``) when
+        ``sliced``) -> float32 (m, n_rows). The fast path (one reduction per frame)."""
+        XT = np.asarray(self._check(XT, sliced, axis=1), dtype=np.float32)
+        a, b = XT[:, self._f], XT[:, self._f + 1]
+        rows = a + (b - a) * self._d[:, 0]
+        band = np.maximum.reduceat(XT, self._starts, axis=1)
+        band[:, ~self._has_band] = 0.0
+        return np.maximum(rows, band, out=rows)
+
+    def _check(self, X: np.ndarray, sliced: bool, *, axis: int) -> np.ndarray:
+        if not sliced:
+            if X.shape[axis] != self.n_bins:
+                raise ValueError(f"expected {self.n_bins} frequency bins, got {X.shape[axis]}")
+            return X[self.bins] if axis == 0 else X[:, self.bins]
+        if X.shape[axis] != self._stop:
+            raise ValueError(f"expected the {self._stop} bins of PitchMap.bins, got {X.shape[axis]}")
+        return X
 
 
 def pitch_map_for(problem: Problem, *, rows_per_semitone: int = 2) -> PitchMap:

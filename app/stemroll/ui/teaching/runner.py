@@ -26,7 +26,7 @@ from .problem import Excerpt, Problem, build_problem
 from .render import Matrices, Renderer
 
 FRAME_S = 1.0 / 25.0  # the screen's pace: no more frames than this while running freely
-RENDER_SHARE = 0.2  # at most this share of the worker's time goes to drawing images
+RENDER_SHARE = 0.3  # at most about this share of the worker's time goes to drawing images
 
 ENGINES = {"nmf": "NMF", "nae": "NAE", "nae-pgd": "NAE (gradient)"}
 ENGINE_COLOURS = {"nmf": "#56B4E9", "nae": "#E69F00", "nae-pgd": "#CC79A7"}
