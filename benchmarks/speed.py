@@ -44,7 +44,8 @@ def timed(fn) -> tuple[float, float]:
 
 
 def marginal(fn, n1: int, n2: int, *, repeats: int = 2) -> tuple[float, float]:
-    """(cpu_s, wall_s) per iteration: best of ``repeats`` of fn(n2) minus best of fn(n1)."""
+    """(cpu_s, wall_s) per iteration: best of ``repeats`` of fn(n2) minus best of fn(n1), after a warm-up."""
+    fn(1)  # first calls pay one-time costs (compilation, LAPACK set-up) that are not per iteration
     a = [timed(lambda: fn(n1)) for _ in range(repeats)]
     b = [timed(lambda: fn(n2)) for _ in range(repeats)]
     cpu = (min(x[0] for x in b) - min(x[0] for x in a)) / (n2 - n1)
@@ -156,17 +157,21 @@ def streamed_separation(wav: Path, notes, out_dir: Path, *, iterations: int, n_t
     from stemroll.core.separation import resolve_stft
 
     t = {"start": time.perf_counter(), "cpu0": time.process_time()}
+    cpu = {}
     params = SeparationParams(iterations=iterations)
     data, sr = sf.read(wav, dtype="float32", always_2d=True)
     audio = data.T
     t["load"] = time.perf_counter()
+    cpu["load"] = time.process_time()
     cfg = resolve_stft(sr, params)
     V = magnitude(audio, cfg, threads=n_threads)
     t["stft"] = time.perf_counter()
+    cpu["stft"] = time.process_time()
     cons = build_constraints(notes, GROUPS, n_frames=V.shape[1], sample_rate=sr, cfg=cfg, params=params,
                              rng=np.random.default_rng(0))
     H0 = scale_activations(V, cons.W0, cons.H0)
     t["constraints"] = time.perf_counter()
+    cpu["constraints"] = time.process_time()
     gen = nmf_steps(V, cons.W0, H0, divergence=params.divergence, iterations=iterations, tol=0,
                     n_threads=n_threads, cost_every=cost_every)
     try:
@@ -176,6 +181,7 @@ def streamed_separation(wav: Path, notes, out_dir: Path, *, iterations: int, n_t
     except StopIteration as stop:
         res = stop.value
     t["nmf"] = time.perf_counter()
+    cpu["nmf"] = time.process_time()
     masks = group_masks(res.W, res.H, cons.component_groups(), [g.id for g in GROUPS], power=params.mask_power)
     names = [g.name for g in GROUPS] + ["residual"]
     files = [sf.SoundFile(out_dir / f"{nm.replace(' ', '_')}.wav", "w", samplerate=sr, channels=audio.shape[0],
@@ -188,20 +194,22 @@ def streamed_separation(wav: Path, notes, out_dir: Path, *, iterations: int, n_t
         for f in files:
             f.close()
     t["masks+stems"] = time.perf_counter()
+    cpu["masks+stems"] = time.process_time()
     t["cpu"] = time.process_time() - t["cpu0"]
+    t["stage cpu"] = cpu
     t["K"], t["frames"], t["bins"] = cons.W0.shape[1], V.shape[1], V.shape[0]
     return t
 
 
 def report_stages(t: dict) -> None:
     keys = ["load", "stft", "constraints", "nmf", "masks+stems"]
-    prev = t["start"]
+    prev, prev_cpu = t["start"], t["cpu0"]
     parts = []
     for k in keys:
-        parts.append(f"{k} {t[k] - prev:.2f}")
-        prev = t[k]
+        parts.append(f"{k} {t[k] - prev:.2f}/{t['stage cpu'][k] - prev_cpu:.2f}")
+        prev, prev_cpu = t[k], t["stage cpu"][k]
     print(f"    {V_desc(t)}: total {t['masks+stems'] - t['start']:.2f} s wall, {t['cpu']:.2f} s cpu "
-          f"({', '.join(parts)}); first cost point after {t['first cost'] - t['start']:.2f} s")
+          f"(wall/cpu: {', '.join(parts)}); first cost point after {t['first cost'] - t['start']:.2f} s")
 
 
 def V_desc(t: dict) -> str:

@@ -7,6 +7,7 @@ is zero-padded by ``n_fft // 2`` on both sides), one-sided spectrum of ``n_fft /
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft
@@ -120,13 +121,11 @@ def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int
     step = -(-n_fft // hop)
     stride = step * hop
     y = np.zeros(total + stride, dtype=np.float32)
-    wsum = np.zeros(total + stride, dtype=np.float32)
-    w2 = win * win
     for r in range(min(step, n_frames)):
         part = frames[r::step]
         view = slice(r * hop, r * hop + stride * len(part))
         y[view].reshape(len(part), stride)[:, :n_fft] += part
-        wsum[view].reshape(len(part), stride)[:, :n_fft] += w2
+    wsum = _window_sum_cached(n_fft, hop, n_frames) if n_frames <= 4096 else _window_sum(n_fft, hop, n_frames)
     out = np.zeros(length, dtype=np.float32)
     lo, hi = max(start, origin), min(start + length, origin + total)
     if hi > lo:
@@ -136,6 +135,27 @@ def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int
         seg = out[lo - start: hi - start]
         seg[ok] = yy[ok] / ww[ok]
     return out
+
+
+def _window_sum(n_fft: int, hop: int, n_frames: int) -> np.ndarray:
+    """Sum of the squared windows of n_frames frames overlap-added (float32)."""
+    total = (n_frames - 1) * hop + n_fft if n_frames else 0
+    step = -(-n_fft // hop)
+    stride = step * hop
+    wsum = np.zeros(total + stride, dtype=np.float32)
+    w2 = _window(n_fft) ** 2
+    for r in range(min(step, n_frames)):
+        m = len(range(r, n_frames, step))
+        wsum[r * hop: r * hop + stride * m].reshape(m, stride)[:, :n_fft] += w2
+    return wsum
+
+
+@lru_cache(maxsize=16)
+def _window_sum_cached(n_fft: int, hop: int, n_frames: int) -> np.ndarray:
+    """``_window_sum`` for segment-sized ranges (at most 4096 frames), cached and read-only."""
+    wsum = _window_sum(n_fft, hop, n_frames)
+    wsum.flags.writeable = False
+    return wsum
 
 
 def frames_for_samples(cfg: STFTConfig, start: int, stop: int, *, n_frames: int) -> tuple[int, int]:
