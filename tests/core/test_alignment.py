@@ -140,7 +140,23 @@ def test_anchors_are_honoured(case):
     assert got[k] == pytest.approx(target, abs=1e-9)
     # the warp passes through the anchor
     s_on = next(n.onset_s for n in score if n.id == k)
-    assert np.interp(s_on, res.path_s[:, 0], res.path_s[:, 1]) == pytest.approx(target, abs=0.03)
+    assert np.interp(s_on, res.path_s[:, 0], res.path_s[:, 1]) == pytest.approx(target, abs=1e-9)
+
+
+def test_many_anchors_pin_the_warp(case):
+    truth, y, score = case
+    by_id = {n.id: n for n in truth}
+    picks = score[3::9]
+    anchors = [(n.id, by_id[n.id].onset_s) for n in picks]
+    res = align_notes(y, SR, score, anchors=anchors)
+    got = {n.id: n.onset_s for n in res.notes}
+    s_on = {n.id: n.onset_s for n in score}
+    for nid, t in anchors:
+        assert got[nid] == pytest.approx(t, abs=1e-9)
+        assert np.interp(s_on[nid], res.path_s[:, 0], res.path_s[:, 1]) == pytest.approx(t, abs=1e-9)
+    assert np.all(np.diff(res.path_s, axis=0) > 0)
+    err = np.abs(onset_errors(res, truth))
+    assert err.mean() <= 0.025
 
 
 def test_anchor_errors_name_the_problem(case):

@@ -183,15 +183,22 @@ def _anchor_cells(anchor_map: dict[int, float], notes, t0: float, rate: float, n
 
 
 def _pin_anchors(score_s: np.ndarray, audio_s: np.ndarray, anchor_map: dict[int, float], notes) -> tuple[np.ndarray, np.ndarray]:
-    """Make the warp pass exactly through each anchor (drop breakpoints that would cross it)."""
+    """Make the warp pass exactly through each anchor: add the anchor points and drop breakpoints
+    that would cross them (several anchors at one score time: the first is kept)."""
     if not anchor_map:
         return score_s, audio_s
     by_id = {n.id: n for n in notes}
     pts = sorted({(by_id[k].onset_s, t) for k, t in anchor_map.items()})
-    s, a = list(score_s), list(audio_s)
-    for ps, pa in pts:
-        keep = [(x, y) for x, y in zip(s, a) if (x < ps and y < pa) or (x > ps and y > pa)]
-        keep.append((ps, pa))
-        keep.sort()
-        s, a = [k[0] for k in keep], [k[1] for k in keep]
-    return np.asarray(s), np.asarray(a)
+    ps = np.array([p[0] for p in pts])
+    pa = np.array([p[1] for p in pts])
+    first = np.concatenate([[True], np.diff(ps) > 0])
+    ps, pa = ps[first], pa[first]
+    k = np.searchsorted(ps, score_s)  # anchors ps[k-1] < s <= ps[k]
+    lo_a = np.concatenate([[-np.inf], pa])[k]
+    hi_a = np.concatenate([pa, [np.inf]])[k]
+    on_anchor = np.isin(score_s, ps)
+    keep = (audio_s > lo_a) & (audio_s < hi_a) & ~on_anchor
+    s = np.concatenate([score_s[keep], ps])
+    a = np.concatenate([audio_s[keep], pa])
+    order = np.argsort(s, kind="stable")
+    return s[order], a[order]

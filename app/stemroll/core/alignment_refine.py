@@ -5,6 +5,11 @@ that a player spreads, nor timing jitter of a few tens of milliseconds between v
 therefore moved, within a small window around its warped position, to the strongest rise of energy
 in the bands of its own partials (a pitch-specific onset detection function), weighted by a
 Gaussian prior around the warped position. Notes of one pitch keep their order.
+
+The steepest rise of log energy seen through an analysis window comes before the onset when the
+note starts from a low floor (the window's edge reaches the attack first); ``step_lead_table``
+models that lead for a steady partial and part of it is removed per note, from the note's own
+floor-to-level ratio.
 """
 
 from __future__ import annotations
