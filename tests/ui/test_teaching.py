@@ -240,17 +240,25 @@ def test_set_presentation_mode_scales_any_widget_tree(qtbot):
     root = QWidget()
     qtbot.addWidget(root)
     lay = QVBoxLayout(root)
-    label, plot = QLabel("x"), pg.PlotWidget()
-    lay.addWidget(label)
-    lay.addWidget(plot)
+    label, bold, styled, plot = QLabel("x"), QLabel("bold"), QLabel("styled"), pg.PlotWidget()
+    f = bold.font()
+    f.setBold(True)  # sets the weight only: the size still follows the parent
+    bold.setFont(f)
+    styled.setStyleSheet("color: #E69F00;")  # a style sheet stops font inheritance in Qt
+    for w in (label, bold, styled, plot):
+        lay.addWidget(w)
     curve = plot.plot([0, 1], [0, 1], pen=pg.mkPen("w", width=2))
     size0 = label.font().pointSizeF()
     for _ in range(3):  # toggling never drifts
         set_presentation_mode(root, True)
-        assert label.font().pointSizeF() == pytest.approx(1.8 * size0)
+        for w in (label, bold, styled):
+            assert w.font().pointSizeF() == pytest.approx(1.8 * size0)
+        assert bold.font().bold()
         assert curve.opts["pen"].widthF() == pytest.approx(3.6)
         set_presentation_mode(root, False)
-        assert label.font().pointSizeF() == pytest.approx(size0)
+        for w in (label, bold, styled):
+            assert w.font().pointSizeF() == pytest.approx(size0)
+        assert bold.font().bold() and not label.font().bold()
         assert curve.opts["pen"].widthF() == pytest.approx(2.0)
 
 

@@ -35,9 +35,10 @@ def set_presentation_mode(widget: QWidget, on: bool, *, scale: float = SCALE) ->
                     if getattr(item, _ITEM_ATTR, None) is None:
                         _item(item, True, scale)
         return
-    # Descendants that set their own size first (their fonts are read before the root changes);
-    # the others inherit the root's font.
-    own = [w for w in widget.findChildren(QWidget) if _sets_size(w)]
+    # Descendants that set their own size, or carry a style sheet (which stops a widget from
+    # following its parent's font), first: their fonts are read before the root changes. The
+    # others inherit the root's font.
+    own = [w for w in widget.findChildren(QWidget) if _sets_size(w) or w.styleSheet()]
     for w in own + [widget]:
         _font_widget(w, on, scale)
     for view in _views(widget):
@@ -67,11 +68,17 @@ def _scaled(font: QFont, scale: float) -> QFont:
 
 def _font_widget(w: QWidget, on: bool, scale: float) -> None:
     if on:
-        w.setProperty(_FONT, QFont(w.font()) if _sets_size(w) else None)
+        w.setProperty(_FONT, QFont(w.font()))
+        w.setProperty(_FONT + "_set", w.testAttribute(Qt.WidgetAttribute.WA_SetFont))
         w.setFont(_scaled(w.font(), scale))
         return
     before = w.property(_FONT)
-    w.setFont(before if isinstance(before, QFont) else QFont())  # QFont(): inherit again
+    if isinstance(before, QFont):
+        # The exact font back (resetting with QFont() would drop what children set themselves,
+        # such as bold); then the "inherits" flag as it was.
+        w.setFont(before)
+        if not w.property(_FONT + "_set"):
+            w.setAttribute(Qt.WidgetAttribute.WA_SetFont, False)
 
 
 def _item(item, on: bool, scale: float) -> None:
@@ -121,10 +128,6 @@ def _apply(item, saved: dict, scale: float) -> None:
             item.setWidth(int(round(saved["width"] * scale)))
         if saved["height"] is not None and not hasattr(item, "set_components"):
             item.setHeight(int(round(saved["height"] * scale)))
-        if hasattr(item, "_font") and isinstance(item._font, QFont):  # painted axes (the editor's keyboard)
-            if not hasattr(item, "_stemroll_font0"):
-                item._stemroll_font0 = QFont(item._font)
-            item._font = _scaled(item._stemroll_font0, scale)
         item._updateLabel() if hasattr(item, "_updateLabel") else None
         item.update()
     elif isinstance(item, pg.PlotDataItem):
