@@ -1,0 +1,83 @@
+"""Memory estimates against what a real separation allocates (tracemalloc's peak)."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from stemroll.core import memory
+from stemroll.core.display import log_frequency_spectrogram
+from stemroll.core.params import SeparationParams
+from stemroll.core.separation import resolve_stft, separate_steps
+from stemroll.core.spectral import STFTConfig, magnitude_mono, stft
+from tests.material import synth, two_hand_score
+
+
+def _peak(fn) -> int:
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def _separate(audio, rate, score, params):
+    for _ in separate_steps(audio, rate, score.notes, score.groups, params):
+        pass
+
+
+@pytest.mark.parametrize("bars, channels, rate", [(6, 2, 22050), (8, 1, 44100)])
+def test_separation_estimate_covers_the_measured_peak(bars, channels, rate):
+    score = two_hand_score(bars)
+    audio = np.stack([synth(score.notes, sample_rate=rate)] * channels)
+    params = SeparationParams(iterations=2)
+    _separate(audio[:, : rate * 2], rate, score, params)  # warm up: imports and compiled kernels
+    cfg = resolve_stft(rate, params)
+    pitches = {g.id: len({n.pitch for n in score.notes_of(g.id)}) for g in score.groups}
+    k = memory.component_count(pitches, onset_templates=params.onset_templates,
+                               residual_components=params.residual_components)
+    est = memory.separation_bytes(n_samples=audio.shape[1], channels=channels, n_fft=cfg.n_fft,
+                                  hop_length=cfg.hop_length, n_components=k, n_groups=len(score.groups))
+    measured = _peak(lambda: _separate(audio, rate, score, params))
+    assert measured <= est.total_bytes <= 1.5 * measured, (measured, est)
+
+
+def test_opening_estimate_covers_the_measured_peak():
+    rate, n = 22050, 22050 * 20
+    frame_major = (0.1 * np.random.default_rng(0).standard_normal((n, 2))).astype(np.float32)
+
+    def open_like_the_editor():  # as io.audio.load_audio + ui.jobs.display_spectrogram
+        samples = np.ascontiguousarray(frame_major.copy().T)
+        cfg = STFTConfig.for_rate(rate, window_s=memory.DISPLAY_WINDOW_S, overlap=memory.DISPLAY_OVERLAP)
+        V = magnitude_mono(stft(samples.mean(axis=0), cfg)[None])
+        return log_frequency_spectrogram(V, sample_rate=rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+
+    open_like_the_editor()
+    est = memory.opening_bytes(n_samples=n, channels=2, sample_rate=rate)
+    measured = _peak(open_like_the_editor)
+    assert measured <= est.total_bytes <= 2.0 * measured, (measured, est)
+
+
+def test_ten_minutes_of_stereo_at_cd_rate():
+    # PLATFORM.md: 10 min at 44.1 kHz, n_fft 2048, hop 512 is ~200 MB per float32 magnitude.
+    est = memory.separation_bytes(n_samples=600 * 44100, channels=2, n_fft=2048, hop_length=512,
+                                  n_components=200, n_groups=4)
+    parts = dict(est.parts)
+    assert 190e6 < parts["magnitude"] < 230e6 and parts["STFT"] == 4 * parts["magnitude"]
+    assert 2e9 < est.total_bytes < 6e9
+    assert est.describe().startswith("about ") and "GB" in est.describe()
+
+
+def test_available_memory_and_shortfall():
+    avail = memory.available_bytes()
+    assert avail is None or avail > 0
+    assert memory.shortfall(10, None) == 0
+    assert memory.shortfall(2**30, 2**31, reserve_bytes=0) == 0
+    assert memory.shortfall(2**31, 2**30, reserve_bytes=0) == 2**30
+    assert memory.format_bytes(850 * 2**20) == "850 MB" and memory.format_bytes(3.2 * 2**30) == "3.2 GB"
+    with pytest.raises(ValueError, match="invalid recording size"):
+        memory.opening_bytes(n_samples=10, channels=0, sample_rate=44100)
