@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetricsF
 
+from .axes import tick_font
 from .readout import scientific
 from .runner import ENGINE_COLOURS, ENGINES, LOSS_NAMES
 
@@ -17,25 +19,31 @@ DOTS_BELOW = 80  # curves with fewer points show each point
 
 
 class LogLossAxis(pg.AxisItem):
-    """y = log10(loss), labelled with the loss itself: decades, then 2 and 5 times, then every
-    digit, whichever gives at least three labels in view (plain nice steps below that)."""
+    """y = log10(loss), labelled with the loss itself: the finest of decades, 1-2-5 or every digit
+    whose labels stay apart (plain nice steps when the view spans less than a factor of two)."""
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
-        if not (np.isfinite(minVal) and np.isfinite(maxVal)) or maxVal <= minVal:
+        if not (np.isfinite(minVal) and np.isfinite(maxVal)) or maxVal <= minVal or size <= 0:
             return []
+        gap_px = 1.6 * QFontMetricsF(tick_font(self)).height()
+        px_per_unit = size / (maxVal - minVal)
         lo, hi = 10.0 ** minVal, 10.0 ** maxVal
         decades = range(int(np.floor(minVal)), int(np.ceil(maxVal)) + 1)
+        best = None
         for mults in ((1,), (1, 2, 5), tuple(range(1, 10))):
-            vals = [m * 10.0 ** e for e in decades for m in mults if lo <= m * 10.0 ** e <= hi]
-            if len(vals) >= 3:
-                return [(1.0, [float(np.log10(v)) for v in vals])]
-        step = 10.0 ** np.floor(np.log10((hi - lo) / 3))
-        step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (step * m) <= 5)
+            ys = np.log10([m * 10.0 ** e for e in decades for m in mults if lo <= m * 10.0 ** e <= hi])
+            if len(ys) and (len(ys) < 2 or np.diff(ys).min() * px_per_unit >= gap_px):
+                best = ys
+        if best is not None and len(best) >= 2:
+            return [(1.0, [float(v) for v in best])]
+        n = max(2, int(size / gap_px))
+        step = 10.0 ** np.floor(np.log10((hi - lo) / n))
+        step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (step * m) <= n)
         vals = np.arange(np.ceil(lo / step) * step, hi + 0.5 * step, step)
         return [(1.0, [float(np.log10(v)) for v in vals if v > 0])]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
-        return [scientific(10.0 ** v, 3) for v in values]
+        return [scientific(10.0 ** v, 3, trim=True) for v in values]
 
 
 class CurvesPlot(pg.PlotWidget):

@@ -13,14 +13,17 @@ STATE_WORDS = {"preparing": "preparing…", "ready": "ready: press Run or Step",
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def scientific(v: float, digits: int = 4) -> str:
-    """1802.5 -> '1.803 × 10³' (plain below 1000 and above 0.01)."""
+def scientific(v: float, digits: int = 4, *, trim: bool = False) -> str:
+    """1802.5 -> '1.803 × 10³' (plain below 1000 and above 0.01); ``trim``: 5.00 × 10⁴ -> 5 × 10⁴."""
     if not math.isfinite(v):
         return str(v)
     if v == 0 or 0.01 <= abs(v) < 1000:
         return f"{v:.{digits}g}"
-    e = int(math.floor(math.log10(abs(v))))
-    return f"{v / 10 ** e:.{digits - 1}f} × 10{str(e).translate(_SUPERSCRIPT)}"
+    e = int(math.floor(math.log10(abs(v)) + 1e-9))
+    m = f"{v / 10 ** e:.{digits - 1}f}"
+    if trim and "." in m:
+        m = m.rstrip("0").rstrip(".")
+    return f"{m} × 10{str(e).translate(_SUPERSCRIPT)}"
 
 
 def readout_html(prep: Prepared, frame: Frame | None, state: str) -> str:
@@ -47,8 +50,8 @@ def readout_html(prep: Prepared, frame: Frame | None, state: str) -> str:
         if times and times[-1] > 0:
             text += f"<br>&nbsp;&nbsp;{1000.0 * times[-1] / len(times):.1f} ms per update"
         lines.append(text)
-    lines.append(f"<span style='color:#b8bcc4'>V: {L.n_bins} × {L.n_frames} ({L.duration_s:.1f} s)"
-                 f"<br>K = {L.K} components</span>")
+    lines.append(f"<span style='color:#b8bcc4'>V: {L.n_bins} bins × {L.n_frames} frames"
+                 f"<br>{L.duration_s:.1f} s, K = {L.K} components</span>")
     return "<br>".join(lines)
 
 
