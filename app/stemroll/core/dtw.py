@@ -35,6 +35,12 @@ class FeaturePair:
     weight: float = 1.0
     coarse: bool = True
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("cosine", "euclidean"):
+            raise ValueError(f"feature kind must be 'cosine' or 'euclidean', got {self.kind!r}")
+        if self.score.ndim != 2 or self.audio.ndim != 2 or self.score.shape[0] != self.audio.shape[0]:
+            raise ValueError(f"score and audio features need shapes (d, N) and (d, M), got {self.score.shape} and {self.audio.shape}")
+
     def pooled(self, factor: int) -> "FeaturePair":
         return FeaturePair(_pool(self.score, factor, self.kind), _pool(self.audio, factor, self.kind),
                            self.kind, self.weight, self.coarse)
@@ -100,7 +106,7 @@ def clip_to_anchors(lo: np.ndarray, hi: np.ndarray, anchors: np.ndarray, n_cols:
 
 def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
                weights: tuple[float, float, float] = (1.0, 1.0, 1.0), skip_cost: float | None = 0.0,
-               step_penalty: float = 0.0, block_cells: int = 2_000_000) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
+               step_penalty: float = 0.0, block_cells: int = 300_000) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
     """DTW restricted to a band; yields progress 0..1, returns (path, local cost along it).
 
     weights: (diagonal, vertical = score advances, horizontal = audio advances) step weights; the
@@ -118,8 +124,8 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
     n_rows = len(lo)
     n_cols = feats[0].audio.shape[1]
     wd, wv, wh = weights
-    width = int((hi - lo).max()) + 1
-    steps = np.full((n_rows, width), START, dtype=np.int8)
+    offsets = np.concatenate([[0], np.cumsum(hi - lo + 1)])  # steps are stored row after row:
+    steps = np.empty(int(offsets[-1]), dtype=np.int8)  # memory is the band's area, never N x M
     prev = None
     prev_lo = 0
     i0 = 0
@@ -150,7 +156,7 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
             cur = s + run
             st = np.full(len(c), START, np.int8) if start else np.where(vert < diag, VERT, DIAG).astype(np.int8)
             st[q > run] = HORIZ
-            steps[i, : b - a + 1] = st
+            steps[offsets[i]: offsets[i + 1]] = st
             prev, prev_lo = cur, a
         i0 = i1
         yield i0 / n_rows
@@ -159,7 +165,7 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
     k = int(np.argmin(end))
     if not np.isfinite(end[k]):
         raise ValueError("no warping path satisfies the constraints (anchors out of order or outside the audio)")
-    path = _backtrack(steps, lo, n_rows - 1, prev_lo + k)
+    path = _backtrack(steps, offsets, lo, n_rows - 1, prev_lo + k)
     return path, path_cost(feats, path)
 
 
@@ -190,11 +196,11 @@ def skip_cost_estimate(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndar
     return total
 
 
-def _backtrack(steps: np.ndarray, lo: np.ndarray, i: int, j: int) -> np.ndarray:
+def _backtrack(steps: np.ndarray, offsets: np.ndarray, lo: np.ndarray, i: int, j: int) -> np.ndarray:
     out = []
     while True:
         out.append((i, j))
-        s = steps[i, j - lo[i]]
+        s = steps[offsets[i] + j - lo[i]]
         if s == START:
             break
         if s == DIAG:
