@@ -175,3 +175,18 @@ def test_threads_split_the_blocks_without_changing_the_result(divergence):
     two = run(nmf_steps(V, W0, H0, divergence=divergence, iterations=10, tol=0, n_threads=2))
     np.testing.assert_allclose(two.costs, one.costs, rtol=1e-4)
     np.testing.assert_allclose(two.H, one.H, rtol=1e-4, atol=1e-6 * one.H.max())
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
+def test_kernels_load_from_the_disk_cache_and_read_only_input_works():
+    from stemroll.core import nmf_numba
+    from stemroll.core.nmf_blocks import load_kernels
+
+    assert load_kernels() is nmf_numba
+    assert nmf_numba.compiled_on_disk()  # compiled once (in a child process when the cache was cold)
+    V, W0, H0 = score_problem(seed=9, duration_s=3.0)
+    ref = run(nmf_steps(V, W0, H0, iterations=3))
+    Vf = np.asfortranarray(V)
+    Vf.flags.writeable = False
+    res = run(nmf_steps(Vf, W0, H0, iterations=3))
+    np.testing.assert_allclose(res.costs, ref.costs, rtol=1e-6)

@@ -187,6 +187,8 @@ def nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str 
     Vx = V.T if kernels is not None else V  # the kernels read frame-major spectra
     if not Vx.flags.c_contiguous and not (kernels is None and Vx.flags.f_contiguous):
         Vx = np.ascontiguousarray(Vx)  # one copy of V (pass V in Fortran order to avoid it)
+    elif kernels is not None and not Vx.flags.writeable:
+        Vx = Vx.copy()  # read-only arrays are another type for numba: it would compile again
     scratch = Scratch(plan, V.shape[0], kernels, n_threads=n_threads or default_engine_threads())
     try:
         result = yield from _block_steps(V, Vx, W, H, scratch, kl=divergence == "kl", iterations=iterations,

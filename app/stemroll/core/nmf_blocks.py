@@ -9,6 +9,8 @@ rounding). All arrays are float32; costs are accumulated in float64.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -132,13 +134,34 @@ def v_constant(V: np.ndarray, *, kl: bool, chunk: int = 2048) -> float:
     return total
 
 
-def load_kernels():
-    """The compiled kernels (``nmf_numba``), or None when numba is not installed."""
+def load_kernels(*, timeout_s: float = 900.0):
+    """The compiled kernels (``nmf_numba``), or None when numba is not installed or fails.
+
+    A cold compile takes seconds of CPU and holds the GIL, which would freeze a UI running
+    the engine on a worker thread; so when numba's on-disk cache is empty or stale the kernels
+    are compiled in a child process (``python -m stemroll.core.nmf_numba``; waiting for it
+    releases the GIL) and then loaded from the cache. A frozen app compiles in-process.
+    """
+    global _KERNELS
+    if _KERNELS is not None:
+        return _KERNELS or None
     try:
         from . import nmf_numba
-    except ImportError:
+    except Exception:  # noqa: BLE001 - no numba, or numba cannot cache here: use NumPy
+        _KERNELS = False
         return None
+    if not nmf_numba.compiled_on_disk() and not getattr(sys, "frozen", False):
+        try:
+            subprocess.run([sys.executable, "-m", "stemroll.core.nmf_numba"], check=True, timeout=timeout_s,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except (OSError, subprocess.SubprocessError):
+            _KERNELS = False
+            return None
+    _KERNELS = nmf_numba
     return nmf_numba
+
+
+_KERNELS = None  # the loaded module, False when unavailable, None before the first try
 
 
 class Scratch:

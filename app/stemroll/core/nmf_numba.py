@@ -311,3 +311,37 @@ def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb):
                 for j in range(n1 - n0):
                     acc += Hb[i, j] * Hb[m, j]
                 HHt[A[i], A[m]] += acc
+
+
+KERNELS = (h_pass_kl, w_num_kl, h_pass_eu, w_num_eu)
+
+
+def compiled_on_disk() -> bool:
+    """Whether every kernel has an up-to-date compiled version in numba's on-disk cache.
+
+    Reads numba's cache index (an internal API: any surprise counts as "not compiled").
+    """
+    try:
+        return all(len(k._cache._cache_file._load_index()) > 0 for k in KERNELS)
+    except Exception:  # noqa: BLE001 - a numba internal changed: compile as if cold
+        return False
+
+
+def warm() -> None:
+    """Compile every kernel (for the argument types the engine uses) and store them on disk."""
+    from .nmf_blocks import Scratch, h_pass, plan_blocks, w_pass
+
+    rng = np.random.default_rng(0)
+    F, N, K = 16, 24, 5
+    VT = rng.random((N, F), dtype=np.float32)
+    H = rng.random((K, N), dtype=np.float32)
+    WTx = np.zeros((K + 1, F), np.float32)
+    WTx[:-1] = rng.random((K, F), dtype=np.float32)
+    s = Scratch(plan_blocks(H, n_bins=F, min_frames=4, max_frames=8), F, __import__(__name__, fromlist=["_"]))
+    for kl in (True, False):
+        h_pass(VT, WTx, H, H.copy(), s, kl=kl, want_cost=True, const=0.0)
+        w_pass(VT, WTx, H, s, kl=kl)
+
+
+if __name__ == "__main__":  # python -m stemroll.core.nmf_numba: fill the on-disk cache
+    warm()
