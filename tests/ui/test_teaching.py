@@ -24,7 +24,8 @@ from stemroll.io.audio import Audio
 from stemroll.ui.document import Document
 from stemroll.ui.teaching import TeachingWindow, make_teaching_action, open_teaching_window, set_presentation_mode
 from stemroll.ui.teaching.problem import PitchMap, build_problem, clip_notes, take_excerpt
-from stemroll.ui.teaching.runner import Gate
+from stemroll.ui.teaching.render import Prepared
+from stemroll.ui.teaching.runner import Gate, RunOptions, teaching_steps
 from tests.material import synth, two_hand_score
 
 RATE = 22050
@@ -103,6 +104,22 @@ def test_problem_is_built_as_the_separation_builds_it(material):
     clipped = clip_notes(score.notes, 2.0, 5.0)
     assert clipped and all(0.0 <= n.onset_s < n.offset_s <= 3.0 for n in clipped)
     assert len(clipped) == sum(1 for n in score.notes if n.offset_s > 2.0 and n.onset_s < 5.0)
+
+
+@pytest.mark.parametrize("engine", ["nmf", "nae", "nae-pgd"])
+def test_live_matrices_are_the_model_of_the_reported_loss(material, engine):
+    score, y = material
+    ex = take_excerpt(Audio(y[None], RATE), score, SeparationParams(), t0_s=0.0, t1_s=4.0)
+    V = build_problem(ex).V
+    gen = teaching_steps(ex, RunOptions((engine,), "kl", 8, 0.0), Gate(running=True), frame_s=0.0)
+    assert isinstance(next(gen), Prepared)
+    frames = list(gen)
+    live = [f for f in frames if f.matrices is not None and not f.done[engine]]
+    assert [f.matrices.iteration for f in live] == list(range(8)), "a frame without the live model"
+    for f in live:
+        m = f.matrices
+        assert cost(V, m.W @ m.H, "kl") == pytest.approx(f.costs[engine][m.iteration], rel=1e-4)
+    assert frames[-1].done[engine] and frames[-1].matrices.iteration == len(frames[-1].costs[engine]) - 1
 
 
 def test_gate_grants_exactly_the_steps_asked_and_cancel_wakes_it():

@@ -4,8 +4,9 @@
 engines (NMF, NAE) in lock-step, one iteration each per permit of a ``Gate`` (run, pause, single
 step, slow motion, cancel), and yields a ``Frame`` when there is something to show: at most about
 every ``FRAME_S`` seconds while running freely, after every iteration in step mode or slow motion.
-An engine's step may carry live references ``W`` / ``H`` to its arrays (``getattr(step, "W")``);
-they are copied here, in the worker thread, while the engine is suspended.
+An engine's step carries live references ``W`` / ``H`` to its arrays (``getattr(step, "W")``; see
+``live_model`` for engines whose steps do not yet); they are copied here, in the worker thread,
+while the engine is suspended.
 """
 
 from __future__ import annotations
@@ -210,14 +211,37 @@ def warm_up(opts: RunOptions) -> None:
             pass
 
 
-def _render(renderer: Renderer, name: str, track: Track) -> Matrices | None:
+def live_model(gen, step, shape_W: tuple, shape_H: tuple):
+    """(W, H) of the model whose cost ``step`` reports, live references, or (None, None).
+
+    From the step's ``W`` / ``H`` fields. Bridge for engines whose steps do not carry them yet:
+    the suspended generator's own arrays (``WT`` / ``W`` and ``H``, shapes checked), read only.
+    """
+    W, H = getattr(step, "W", None), getattr(step, "H", None)
+    if W is None or H is None:
+        g = gen
+        while getattr(g, "gi_yieldfrom", None) is not None:
+            g = g.gi_yieldfrom
+        frame = getattr(g, "gi_frame", None)
+        loc = frame.f_locals if frame is not None else {}
+        WT = loc.get("WT")
+        W = WT.T if isinstance(WT, np.ndarray) else loc.get("W")
+        H = loc.get("H")
+    ok = (isinstance(W, np.ndarray) and isinstance(H, np.ndarray) and W.shape == shape_W and H.shape == shape_H)
+    return (W, H) if ok else (None, None)
+
+
+def _render(renderer: Renderer, name: str, track: Track, gen) -> Matrices | None:
     if track.done and track.result is not None:
         if track.final is None:
             track.final = renderer.render(name, len(track.costs) - 1, track.result.W, track.result.H)
         return track.final
     step = track.step
-    W, H = getattr(step, "W", None), getattr(step, "H", None)
-    if step is None or W is None or H is None:
+    if step is None:
+        return None
+    p = renderer.problem
+    W, H = live_model(gen, step, p.W0.shape, p.H0.shape)
+    if W is None:
         return None
     return renderer.render(name, step.iteration, W, H)
 
@@ -241,7 +265,7 @@ def teaching_steps(ex: Excerpt, opts: RunOptions, gate: Gate, *, frame_s: float 
     def frame(shown: str | None) -> Frame:
         nonlocal interval, last_emit
         t = time.perf_counter()
-        m = _render(renderer, shown, tracks[shown]) if shown in tracks else None
+        m = _render(renderer, shown, tracks[shown], gens[shown]) if shown in tracks else None
         interval = max(frame_s, (time.perf_counter() - t) / RENDER_SHARE)
         last_emit = time.monotonic()
         return Frame({e: tuple(k.costs) for e, k in tracks.items()}, {e: tuple(k.times) for e, k in tracks.items()},
@@ -270,7 +294,8 @@ def teaching_steps(ex: Excerpt, opts: RunOptions, gate: Gate, *, frame_s: float 
                     k.times += [k.engine_s] * max(extra, 0)
                     continue
                 k.engine_s += time.perf_counter() - t
-                k.live = getattr(k.step, "W", None) is not None and getattr(k.step, "H", None) is not None
+                if k.live and len(k.costs) == 0:
+                    k.live = live_model(gen, k.step, problem.W0.shape, problem.H0.shape)[0] is not None
                 k.costs.append(float(k.step.cost))
                 k.times.append(k.engine_s)
             finished = all(k.done for k in tracks.values())

@@ -282,8 +282,11 @@ class TeachingWindow(QMainWindow):
         self.curves.set_curves(frame.costs, frame.times)
         if len(self.curves.curves) != n_curves and self.presentation:
             set_presentation_mode(self, True)  # scale the new curve and legend entry
+        shown = self.views.matrices
         if frame.matrices is not None:
             self.views.set_matrices(frame.matrices)
+        elif shown is not None and shown.engine not in ("start", self.controller.show) and self.prepared:
+            self.views.set_matrices(self.prepared.start)  # the engine now shown has not drawn yet
         if self.prepared is not None:
             self.views.set_readout(readout_html(self.prepared, frame, self.controller.state))
 
