@@ -19,7 +19,7 @@ from typing import Generator, Sequence
 
 import numpy as np
 
-from .alignment_features import audio_features, score_features
+from .alignment_features import audio_features, score_features, score_profile
 from .alignment_refine import note_confidence, refine_onsets as _refine
 from .dtw import FeaturePair, multires_dtw
 from .score import Note
@@ -73,11 +73,11 @@ def align_steps(y: np.ndarray, sample_rate: int, notes: Sequence[Note], *,
         return AlignmentResult((), np.zeros(0, np.float32), np.zeros((0, 2)))
 
     yield "features", 0.0
-    af = audio_features(y, sample_rate)
-    rate = af.grid.dtw_rate
     pitch = np.array([n.pitch for n in notes])
     on = np.array([n.onset_s for n in notes], dtype=float)
     off = np.array([n.offset_s for n in notes], dtype=float)
+    af = audio_features(y, sample_rate, profile=score_profile(pitch, off - on))
+    rate = af.grid.dtw_rate
     vel = np.array([n.velocity for n in notes], dtype=float)
     t0 = float(on.min())  # the score grid starts at its first note; a lead-in is left out by the warp
     n_score = int(np.ceil((off.max() - t0) * rate)) + 1

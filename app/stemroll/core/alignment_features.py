@@ -71,6 +71,7 @@ class AudioFeatures:
     fine rate (so expm1 of it is power in units of ref / FINE_GAMMA).
     energy_db: float32 (n_dtw,) frame level relative to a loud frame (its 95th percentile).
     fine_n_fft: window length of ``pitch_fine`` in samples at ``grid.sample_rate``.
+    tuning: semitones by which the pitch bands were shifted to follow the recording's tuning.
     """
 
     grid: FrameGrid
@@ -79,6 +80,7 @@ class AudioFeatures:
     pitch_fine: np.ndarray
     energy_db: np.ndarray
     fine_n_fft: int = 2048
+    tuning: float = 0.0
 
 
 def to_analysis_rate(y: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
@@ -91,8 +93,57 @@ def to_analysis_rate(y: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
     return out, ANALYSIS_RATE
 
 
-def pitch_filterbank(*, sample_rate: int, n_fft: int) -> np.ndarray:
-    """Triangular bands on MIDI pitches PITCH_LO..PITCH_HI over STFT bins (power domain).
+def spectral_peaks(y: np.ndarray, sample_rate: int, *, n_fft: int = 8192, max_frames: int = 300
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral peaks between 100 Hz and 2 kHz in up to ``max_frames`` frames spread over the
+    recording: (fractional MIDI pitch (k,), magnitude (k,)), located by parabolic interpolation
+    on the log magnitude."""
+    y = np.asarray(y, np.float32)
+    n_frames = 1 + len(y) // (n_fft // 2)
+    step = max(1, n_frames // max_frames)
+    cfg = STFTConfig(n_fft=n_fft, hop_length=n_fft // 2)
+    X = np.abs(np.concatenate([stft_frames(y, cfg, start=f, stop=f + 1) for f in range(0, n_frames, step)], axis=1))
+    lo, hi = int(100 * n_fft / sample_rate), min(X.shape[0] - 2, int(2000 * n_fft / sample_rate))
+    mag = np.log(X[lo - 1: hi + 2] + 1e-9)
+    c = mag[1:-1]
+    peak = (c > mag[:-2]) & (c >= mag[2:]) & (X[lo:hi + 1] > 0.05 * X.max(initial=0.0))
+    k, t = np.nonzero(peak)
+    a, b, d = mag[k, t], c[k, t], mag[k + 2, t]
+    den = a - 2 * b + d
+    delta = np.where(den < 0, 0.5 * (a - d) / np.where(den < 0, den, -1.0), 0.0)
+    midi = np.asarray(hz_to_midi((lo + k + np.clip(delta, -0.5, 0.5)) * sample_rate / n_fft), dtype=float)
+    return midi, X[lo + k, t].astype(float)
+
+
+def estimate_tuning(midi: np.ndarray, weight: np.ndarray) -> float:
+    """Tuning of spectral peaks relative to A4 = 440 Hz, in semitones (-0.5..0.5): the weighted
+    circular mean of their offsets from the nearest equal-tempered pitch."""
+    if len(midi) == 0:
+        return 0.0
+    return float(np.angle(np.sum(weight * np.exp(2j * np.pi * midi))) / (2 * np.pi))
+
+
+def choose_reference(midi: np.ndarray, weight: np.ndarray, tuning: float, profile: np.ndarray | None, *,
+                     margin: float = 0.05) -> float:
+    """Offset in semitones for the pitch bands: ``tuning``, or tuning -+ 1 when the score's
+    pitch-class ``profile`` (12,) matches the recording clearly better that way (a recording a
+    semitone off the score, as at A4 = 415 Hz, or tuned near a quarter tone where the
+    nearest-pitch labelling is a coin toss)."""
+    if profile is None or len(midi) == 0 or not np.any(profile > 0):
+        return tuning
+    prof = profile / np.linalg.norm(profile)
+
+    def match(offset: float) -> float:
+        hist = np.bincount(np.rint(midi - offset).astype(int) % 12, weights=weight, minlength=12)
+        return float(hist @ prof / max(np.linalg.norm(hist), 1e-12))
+
+    best = max((tuning - 1.0, tuning + 1.0), key=match)
+    return best if match(best) > match(tuning) + margin else tuning
+
+
+def pitch_filterbank(*, sample_rate: int, n_fft: int, tuning: float = 0.0) -> np.ndarray:
+    """Triangular bands on MIDI pitches PITCH_LO..PITCH_HI (shifted by ``tuning`` semitones) over
+    STFT bins (power domain).
 
     Each band spans one semitone either side of the pitch, widened to at least 1.5 bins where the
     bins are coarser than semitones. Returns float32 (N_PITCH, n_fft // 2 + 1).
@@ -101,7 +152,7 @@ def pitch_filterbank(*, sample_rate: int, n_fft: int) -> np.ndarray:
     bin_hz = sample_rate / n_fft
     fb = np.zeros((N_PITCH, len(freqs)), dtype=np.float32)
     for r, p in enumerate(range(PITCH_LO, PITCH_HI + 1)):
-        f0 = float(midi_to_hz(p))
+        f0 = float(midi_to_hz(p + tuning))
         width = max(f0 * (2 ** (1 / 12) - 1), 1.5 * bin_hz)
         fb[r] = np.maximum(0.0, 1.0 - np.abs(freqs - f0) / width)
     return fb
@@ -182,14 +233,20 @@ def decaying_onsets(impulses: np.ndarray, *, decay_len: int = DECAY_LEN, norm_wi
     return np.minimum(out, 1.0).astype(np.float32)
 
 
-def audio_features(y: np.ndarray, sample_rate: int) -> AudioFeatures:
-    """Features of a mono recording y (float32 (n,)) at ``sample_rate`` Hz (see ``AudioFeatures``)."""
+def audio_features(y: np.ndarray, sample_rate: int, *, profile: np.ndarray | None = None) -> AudioFeatures:
+    """Features of a mono recording y (float32 (n,)) at ``sample_rate`` Hz (see ``AudioFeatures``).
+
+    The pitch bands follow the recording's tuning; profile: the score's pitch-class weights (12,)
+    (``score_profile``), which settle a tuning a semitone or a quarter tone away from A4 = 440 Hz.
+    """
     y, sr = to_analysis_rate(y, sample_rate)
     grid = FrameGrid.for_rate(sr)
     cfg_c = STFTConfig(n_fft=_pow2(sr * CHROMA_WINDOW_S), hop_length=grid.hop_dtw)
     cfg_o = STFTConfig(n_fft=_pow2(sr * FINE_WINDOW_S), hop_length=grid.hop_fine)
-    p_c = pitch_spectrogram(y, cfg_c, pitch_filterbank(sample_rate=sr, n_fft=cfg_c.n_fft))
-    p_o = pitch_spectrogram(y, cfg_o, pitch_filterbank(sample_rate=sr, n_fft=cfg_o.n_fft))
+    midi, weight = spectral_peaks(y, sr)
+    tuning = choose_reference(midi, weight, estimate_tuning(midi, weight), profile)
+    p_c = pitch_spectrogram(y, cfg_c, pitch_filterbank(sample_rate=sr, n_fft=cfg_c.n_fft, tuning=tuning))
+    p_o = pitch_spectrogram(y, cfg_o, pitch_filterbank(sample_rate=sr, n_fft=cfg_o.n_fft, tuning=tuning))
     n_dtw = p_c.shape[1]
     frame_power = p_c.sum(axis=0)
     ref = float(np.percentile(frame_power, 95)) if n_dtw else 1.0
@@ -198,7 +255,7 @@ def audio_features(y: np.ndarray, sample_rate: int) -> AudioFeatures:
     fine_ref = float(np.percentile(p_o.sum(axis=0), 95)) / 12 if p_o.size else 1.0
     pitch_fine = compress(p_o, ref=fine_ref, gamma=FINE_GAMMA)
     onset = decaying_onsets(_pool_max(fold_chroma(onset_peaks(rise(pitch_fine))), grid.ratio, n_dtw))
-    return AudioFeatures(grid, chroma, onset, pitch_fine, energy_db, cfg_o.n_fft)
+    return AudioFeatures(grid, chroma, onset, pitch_fine, energy_db, cfg_o.n_fft, tuning)
 
 
 def rise(log_pitch: np.ndarray, *, lag: int = 2) -> np.ndarray:
@@ -233,6 +290,16 @@ def _pow2(n: float) -> int:
 def harmonic_classes() -> list[tuple[int, float]]:
     """[(semitone offset mod 12, power weight)] for the modelled partials of a note."""
     return [(int(round(12 * np.log2(h))) % 12, HARMONIC_DECAY ** (2 * (h - 1))) for h in range(1, N_HARMONICS + 1)]
+
+
+def score_profile(pitch: np.ndarray, duration_s: np.ndarray) -> np.ndarray:
+    """Pitch-class weights of a score (12,): duration of each note's partials (amplitude weights,
+    as spectral peaks are counted by magnitude)."""
+    prof = np.zeros(12)
+    for h in range(1, N_HARMONICS + 1):
+        np.add.at(prof, (np.asarray(pitch) + int(round(12 * np.log2(h)))) % 12,
+                  HARMONIC_DECAY ** (h - 1) * np.asarray(duration_s, dtype=float))
+    return prof
 
 
 def score_features(pitch: np.ndarray, onset_s: np.ndarray, offset_s: np.ndarray, velocity: np.ndarray,
