@@ -43,14 +43,34 @@ class LogLossAxis(pg.AxisItem):
         return [(1.0, [float(np.log10(v)) for v in vals if v > 0])]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
-        return [scientific(10.0 ** v, 3, trim=True) for v in values]
+        out = []
+        for v in values:
+            text = scientific(10.0 ** v, 3, trim=True)
+            out.append(text[4:] if text.startswith("1 × 10") else text)  # 1 × 10⁵ -> 10⁵
+        return out
+
+
+class StepAxis(pg.AxisItem):
+    """The x axis: whole iterations (no 0.5 iteration ticks), or seconds."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.integer = True
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not self.integer:
+            return levels
+        kept = [(sp, off) for sp, off in levels if sp >= 1]
+        return kept or [(1.0, 0.0)]
 
 
 class CurvesPlot(pg.PlotWidget):
     """``set_curves(costs, times)`` with dicts engine -> sequence; ``set_x_mode('iteration' | 'time')``."""
 
     def __init__(self, parent=None):
-        super().__init__(parent, background="#16181b", axisItems={"left": LogLossAxis("left")})
+        super().__init__(parent, background="#16181b", axisItems={"left": LogLossAxis("left"),
+                                                                  "bottom": StepAxis("bottom")})
         self.setMenuEnabled(False)
         self.hideButtons()
         self.showGrid(x=True, y=True, alpha=0.25)
@@ -74,6 +94,7 @@ class CurvesPlot(pg.PlotWidget):
         if mode not in ("iteration", "time"):
             raise ValueError(f"x mode must be 'iteration' or 'time', got '{mode}'")
         self.x_mode = mode
+        self.getAxis("bottom").integer = mode == "iteration"
         self._labels()
         self._redraw()
         self.enableAutoRange()

@@ -49,7 +49,8 @@ class MatrixViews(pg.GraphicsLayoutWidget):
         self.colours: tuple[str, ...] = ()
         spec_lut, fac_lut = colour_table(SPEC_MAP), factor_table()
         ci = self.ci
-        ci.layout.setSpacing(6)
+        ci.layout.setHorizontalSpacing(6)
+        ci.layout.setVerticalSpacing(16)
         ci.setContentsMargins(4, 4, 4, 4)
 
         self.legend = ci.addLabel("", row=0, col=0, justify="left")
