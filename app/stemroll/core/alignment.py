@@ -19,7 +19,8 @@ from typing import Generator, Sequence
 
 import numpy as np
 
-from .alignment_features import audio_features, score_features, score_profile
+from .alignment_features import HARMONIC_DECAY, N_HARMONICS, audio_features, score_features
+from .alignment_tuning import score_profile
 from .alignment_refine import note_confidence, refine_onsets as _refine
 from .dtw import FeaturePair, multires_dtw
 from .score import Note
@@ -76,7 +77,8 @@ def align_steps(y: np.ndarray, sample_rate: int, notes: Sequence[Note], *,
     pitch = np.array([n.pitch for n in notes])
     on = np.array([n.onset_s for n in notes], dtype=float)
     off = np.array([n.offset_s for n in notes], dtype=float)
-    af = audio_features(y, sample_rate, profile=score_profile(pitch, off - on))
+    profile = score_profile(pitch, off - on, n_harmonics=N_HARMONICS, decay=HARMONIC_DECAY)
+    af = audio_features(y, sample_rate, profile=profile)
     rate = af.grid.dtw_rate
     vel = np.array([n.velocity for n in notes], dtype=float)
     t0 = float(on.min())  # the score grid starts at its first note; a lead-in is left out by the warp
