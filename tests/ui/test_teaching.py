@@ -25,7 +25,7 @@ from stemroll.ui.document import Document
 from stemroll.ui.teaching import TeachingWindow, make_teaching_action, open_teaching_window, set_presentation_mode
 from stemroll.ui.teaching.problem import PitchMap, build_problem, clip_notes, take_excerpt
 from stemroll.ui.teaching.render import Prepared
-from stemroll.ui.teaching.runner import Gate, RunOptions, teaching_steps
+from stemroll.ui.teaching.runner import Gate, RunOptions, RunSummary, teaching_steps
 from tests.material import synth, two_hand_score
 
 RATE = 22050
@@ -113,7 +113,12 @@ def test_live_matrices_are_the_model_of_the_reported_loss(material, engine):
     V = build_problem(ex).V
     gen = teaching_steps(ex, RunOptions((engine,), "kl", 8, 0.0), Gate(running=True), frame_s=0.0)
     assert isinstance(next(gen), Prepared)
-    frames = list(gen)
+    frames = []
+    for item in gen:
+        if isinstance(item, RunSummary):
+            break
+        frames.append(item)
+    gen.close()
     live = [f for f in frames if f.matrices is not None and not f.done[engine]]
     assert [f.matrices.iteration for f in live] == list(range(8)), "a frame without the live model"
     for f in live:
@@ -196,11 +201,12 @@ def test_comparison_run_holds_two_curves(qtbot, win):
         x, _ = win.curves.curves[name].getData()
         assert np.all(np.diff(x) >= 0) and x[-1] > 0
         np.testing.assert_allclose(x, win.summary.times[name])
-    # Showing the other engine's matrices redraws them from its result.
+    # After the run, either engine's result can be shown.
+    assert win.views.matrices.engine == "nmf"
     win.controls.show_engine.setCurrentIndex(win.controls.show_engine.findData("nae"))
-    win.run()  # finished: a new run starts, showing NAE
-    qtbot.waitUntil(lambda: win.last_frame is not None and win.last_frame.matrices is not None
-                    and win.last_frame.matrices.engine == "nae", timeout=30000)
+    qtbot.waitUntil(lambda: win.views.matrices.engine == "nae", timeout=10000)
+    np.testing.assert_array_equal(win.views.matrices.H, win.summary.results["nae"].H)
+    assert win.controller.state == "finished"
 
 
 def test_csv_export_writes_every_cost(qtbot, win, tmp_path):

@@ -2,7 +2,8 @@
 
 A run is *armed* as soon as the window shows a problem: the worker prepares it (STFT and
 constraints), reports it, and waits before the first iteration. Run, Pause, Step and the
-slow-motion delay only move the gate; Reset cancels and arms a fresh run. Cancel is cooperative:
+slow-motion delay only move the gate; Reset cancels and arms a fresh run. A finished run's worker
+waits too, so that the matrices of either engine of a comparison can be drawn afterwards. Cancel is cooperative:
 the gate wakes the worker at once, the task's event stops it at its next report.
 """
 
@@ -114,15 +115,14 @@ class RunController(QObject):
         elif isinstance(item, Frame):
             self.iterations_done = max((len(c) for c in item.costs.values()), default=0)
             self.frame.emit(item)
+        elif isinstance(item, RunSummary):  # the worker stays, to draw another engine's result
+            self._set_state("finished")
+            self.finished.emit(item)
 
     @Slot(object)
-    def _on_finished(self, summary) -> None:
+    def _on_finished(self, _summary) -> None:
         self.gate = None
-        if isinstance(summary, RunSummary):
-            self._set_state("finished")
-            self.finished.emit(summary)
-        else:
-            self._set_state("idle")
+        self._set_state("idle")
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

@@ -128,6 +128,7 @@ class CurvesPlot(pg.PlotWidget):
 
     def _redraw(self) -> None:
         self.placeholder.setVisible(not any(self.costs.values()))
+        dots = max((len(c) for c in self.costs.values()), default=0) < DOTS_BELOW
         for name, item in self.curves.items():
             y = np.log10(np.maximum(np.asarray(self.costs.get(name, ()), dtype=float), 1e-30))
             if self.x_mode == "time":
@@ -135,7 +136,7 @@ class CurvesPlot(pg.PlotWidget):
                 y = y[: len(x)]
             else:
                 x = np.arange(len(y), dtype=float)
-            item.setSymbol("o" if len(y) < DOTS_BELOW else None)
+            item.setSymbol("o" if dots else None)
             item.setData(x, y)
 
     def as_rows(self) -> list[tuple[str, int, float, float]]:

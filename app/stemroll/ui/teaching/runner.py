@@ -250,8 +250,9 @@ def teaching_steps(ex: Excerpt, opts: RunOptions, gate: Gate, *, frame_s: float 
                    ) -> Generator[object, None, RunSummary | None]:
     """Prepare, then run ``opts.engines`` in lock-step as ``gate`` allows (see the module text).
 
-    Yields one ``Prepared`` then ``Frame`` values; returns a ``RunSummary``, or None when the
-    gate was cancelled.
+    Yields one ``Prepared``, ``Frame`` values, and a ``RunSummary`` when every engine is done;
+    then waits (drawing another engine's result when ``gate.show`` changes) until the gate is
+    cancelled. Returns the ``RunSummary``, or None when cancelled before the end.
     """
     problem = build_problem(ex)
     renderer = Renderer(problem)
@@ -303,8 +304,17 @@ def teaching_steps(ex: Excerpt, opts: RunOptions, gate: Gate, *, frame_s: float 
                     or time.monotonic() - last_emit >= interval):
                 yield frame(gate.show if gate.show in tracks else opts.engines[0])
             gate.mark()
+        summary = RunSummary({e: k.result for e, k in tracks.items()}, {e: list(k.costs) for e, k in tracks.items()},
+                             {e: list(k.times) for e, k in tracks.items()})
+        yield summary
+        # Finished: stay until cancelled, to draw another engine's result on request.
+        gate.pause()
+        while True:
+            permit = gate.acquire()
+            if permit is False:
+                return summary
+            if permit == "show":
+                yield frame(gate.show)
     finally:
         for gen in gens.values():
             gen.close()
-    return RunSummary({e: k.result for e, k in tracks.items()}, {e: list(k.costs) for e, k in tracks.items()},
-                      {e: list(k.times) for e, k in tracks.items()})

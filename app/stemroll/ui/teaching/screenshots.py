@@ -4,7 +4,8 @@
 
 Writes teaching_start.png (the score's constraints, before any update), teaching_step.png (three
 single steps), teaching_run.png (while running, slow motion), teaching_compare.png and
-teaching_compare_time.png (NMF beside NAE, against iteration and against engine time) and
+teaching_compare_time.png (NMF beside NAE, against iteration, then against engine time with NAE's
+matrices) and
 teaching_presentation.png (F5, during a run). ``--editor`` opens the demo in the real editor and
 the window from it (time axis linked); by default the window observes a document of its own.
 """
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     wait(lambda: win.controller.state == "finished", 300)
     shot("compare")
     win.controls.x_mode.setCurrentIndex(win.controls.x_mode.findData("time"))
+    win.controls.show_engine.setCurrentIndex(win.controls.show_engine.findData("nae"))
+    wait(lambda: win.views.matrices is not None and win.views.matrices.engine == "nae", 30)
     shot("compare_time")
     win.controls.x_mode.setCurrentIndex(0)
     win.controls.compare.setChecked(False)
