@@ -79,12 +79,17 @@ def apply_style(app: QApplication) -> None:
     app.setPalette(pal)
 
 
-def build_window(args: argparse.Namespace, settings: QSettings | None = None):
-    """The main window with the requested files (or the demo) starting to open."""
+def build_window(args: argparse.Namespace, settings: QSettings | None = None, *, data_dir=None,
+                 autosave_interval_s: float = 60.0):
+    """The main window with the requested files (or the demo) starting to open.
+
+    With ``data_dir`` (``ui.autosave.data_dir()`` in the application) the window autosaves there and,
+    once the event loop runs, offers to recover the work of a session that crashed.
+    """
     from .main_window import MainWindow
 
     settings = settings if settings is not None else QSettings()
-    win = MainWindow(settings)
+    win = MainWindow(settings, autosave_dir=data_dir, autosave_interval_s=autosave_interval_s)
     win.setWindowIcon(app_icon())
     first = not settings.value(FIRST_START_KEY, False, type=bool)
     settings.setValue(FIRST_START_KEY, True)
@@ -92,6 +97,8 @@ def build_window(args: argparse.Namespace, settings: QSettings | None = None):
         win.open_paths(args.files)
     elif args.demo or first:
         win.open_demo()
+    if data_dir is not None:
+        QTimer.singleShot(0, win.offer_recovery)
     return win
 
 
@@ -116,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
 
         win._smoke = SmokeTest(win, args.smoke_test, iterations=args.smoke_iterations)
     else:
-        win = build_window(args)
+        from .autosave import data_dir
+
+        win = build_window(args, data_dir=data_dir())
     win.show()
     QTimer.singleShot(0, win.canvas.setFocus)
     return app.exec()

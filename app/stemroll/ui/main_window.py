@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QWidget)
 
+from .autosave import Autosaver, offer_recovery
 from .canvas import EditorCanvas
 from .document import Document
 from .file_commands import FileCommands
@@ -27,9 +28,11 @@ TOOLS = (("select", "Select", "V", "Select, move and resize notes (drag a box to
 
 class MainWindow(FileCommands, QMainWindow):
     """The editor. ``settings`` holds Open Recent (tests pass their own file); ``make_player(on_stopped)``
-    returns ``(player, reason)`` (default: ``stemroll.playback.Player`` when a device exists)."""
+    returns ``(player, reason)`` (default: ``stemroll.playback.Player`` when a device exists);
+    ``autosave_dir`` turns on autosave and crash recovery there (``ui.autosave``; off when None)."""
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *, make_player=None):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *, make_player=None,
+                 autosave_dir=None, autosave_interval_s: float = 60.0):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
         self.doc = Document(self)
@@ -51,6 +54,12 @@ class MainWindow(FileCommands, QMainWindow):
         self._connect()
         self._update_title()
         self._update_enabled()
+        self.autosaver = self.recovery_box = None
+        if autosave_dir is not None:
+            self.autosaver = Autosaver(self.doc, autosave_dir, interval_s=autosave_interval_s, parent=self)
+            self.autosaver.problem.connect(self.show_status)
+            self.session.separation.finished.connect(self.autosaver.on_run_finished)
+            self.autosaver.start()
         if not self.transport.available:
             self.show_status(self.transport.reason or "Playback is not available")
 
@@ -236,6 +245,7 @@ class MainWindow(FileCommands, QMainWindow):
         s.exported.connect(self._on_exported)
         t.position_changed.connect(self._on_position_changed)
         t.message.connect(self.show_status)
+        t.message.connect(self.show_error)  # playback failed or the device went away: say so until read
         self.canvas.loop_changed.connect(t.set_loop)
         self.canvas.seek_requested.connect(t.seek)
         self.canvas.selection_changed.connect(self._update_enabled)
@@ -306,6 +316,11 @@ class MainWindow(FileCommands, QMainWindow):
                           "of a recording into groups and get one stem per group.</p>"
                           "<p>After Ewert &amp; Müller, ICASSP 2012. MIT licence.</p>")
 
+    def offer_recovery(self) -> None:
+        """Ask about work left by a session that crashed (Recover / Discard / Later); nothing happens unasked."""
+        if self.autosaver is not None:
+            self.recovery_box = offer_recovery(self, self.autosaver, self.autosaver.find_recoverable())
+
     def assign_selection(self) -> None:
         self.canvas.assign_selected(self.doc.current_group_id)
 
@@ -327,4 +342,6 @@ class MainWindow(FileCommands, QMainWindow):
             return
         self.transport.shutdown()
         self.session.shutdown()
+        if self.autosaver is not None:  # a clean exit: nothing to recover next time
+            self.autosaver.finish()
         event.accept()

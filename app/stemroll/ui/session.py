@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal, Slot
 
 from .. import resources_dir
+from ..core import memory
 from ..core.score import Score
 from ..io.errors import InputError
 from ..io.project import SUFFIX as PROJECT_SUFFIX, Project, load_project, save_project
@@ -47,10 +48,50 @@ def classify(paths) -> tuple[Path | None, Path | None, Path | None, list[Path]]:
     return audio, midi, project, others
 
 
+def opening_memory_problem(audio: Path) -> str | None:
+    """Plain words when opening ``audio`` would need more memory than is free; None when it fits."""
+    from ..io.audio import probe
+
+    try:
+        info = probe(audio)
+        est = memory.opening_bytes(n_samples=max(0, int(info.frames)), channels=int(info.channels),
+                                   sample_rate=int(info.samplerate))
+    except (InputError, ValueError, OverflowError):
+        return None  # the reader will say what is wrong with the file
+    free = memory.available_bytes()
+    if not memory.shortfall(est.total_bytes, free):
+        return None
+    return (f"{audio.name}: opening it needs {est.describe()} of memory, but only {memory.format_bytes(free)} "
+            "is free. Close other programs, or cut the recording into shorter parts.")
+
+
+def separation_memory_problem(audio, score: Score, params) -> str | None:
+    """Plain words when separating ``audio`` (``io.audio.Audio``) would need more memory than is free."""
+    from ..core.separation import resolve_stft
+
+    try:
+        cfg = resolve_stft(audio.sample_rate, params)
+    except ValueError:
+        return None  # the engine will say what is wrong with the settings
+    pitches = {g.id: len({n.pitch for n in score.notes_of(g.id)}) for g in score.groups}
+    est = memory.separation_bytes(
+        n_samples=audio.n_samples, channels=audio.channels, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
+        n_components=memory.component_count(pitches, onset_templates=params.onset_templates,
+                                            residual_components=params.residual_components),
+        n_groups=len(score.groups))
+    free = memory.available_bytes()
+    if not memory.shortfall(est.total_bytes, free):
+        return None
+    name = audio.path.name if audio.path else "the recording"
+    return (f"Separate: separating {name} into {len(score.groups)} stems needs {est.describe()} of memory, "
+            f"but only {memory.format_bytes(free)} is free. Close other programs, use fewer groups, or cut the "
+            "recording into shorter parts.")
+
+
 class Session(QObject):
     """Signals: ``status(str)``, ``error(str)`` (one line: '<file>: <problem>'), ``loading_changed(bool)``,
     ``recent_changed()``, ``separation_started(int)`` (passes), ``separation_ended(str)``,
-    ``exported(object)`` (an ``ExportReport``)."""
+    ``exported(object)`` (an ``ExportReport``), ``recovered()`` (an autosave was opened by ``recover``)."""
 
     status = Signal(str)
     error = Signal(str)
@@ -59,6 +100,7 @@ class Session(QObject):
     separation_started = Signal(int)
     separation_ended = Signal(str)
     exported = Signal(object)
+    recovered = Signal()
 
     def __init__(self, doc: Document, settings: QSettings, parent: QObject | None = None):
         super().__init__(parent)
@@ -94,8 +136,7 @@ class Session(QObject):
             self.error.emit(f"{names}: not an audio, MIDI or Stemroll project file "
                             "(audio: WAV, FLAC, OGG, MP3; MIDI: .mid; projects: .stemroll)")
             return False
-        self._start_load(audio, midi, tag={"project": None, "fresh": audio is not None and midi is not None})
-        return True
+        return self._start_load(audio, midi, tag={"project": None, "fresh": audio is not None and midi is not None})
 
     def open_demo(self) -> bool:
         audio, midi = demo_paths()
@@ -115,15 +156,27 @@ class Session(QObject):
         if audio is None:
             self._apply_project(project, project_path, None)
             return True
-        self._start_load(audio, None, tag={"project": project, "project_path": project_path, "fresh": True})
-        return True
+        return self._start_load(audio, None, tag={"project": project, "project_path": project_path, "fresh": True})
 
-    def _start_load(self, audio: Path | None, midi: Path | None, *, tag: dict) -> None:
+    def recover(self, project: Project, *, project_path: Path | None) -> bool:
+        """Open an autosaved state as unsaved changes to ``project_path`` (or to a new project)."""
+        audio = project.audio_path if project.audio_path and project.audio_path.exists() else None
+        tag = {"project": project, "project_path": project_path, "recovered": True}
+        if audio is None:
+            self._apply_project(project, project_path, None, recovered=True)
+            return True
+        return self._start_load(audio, None, tag=tag)
+
+    def _start_load(self, audio: Path | None, midi: Path | None, *, tag: dict) -> bool:
+        if audio is not None and (problem := opening_memory_problem(audio)):
+            self.error.emit(problem)
+            return False
         self.separation.shutdown()
         self.load_task.shutdown()
         self.status.emit("Opening " + " and ".join(p.name for p in (audio, midi) if p) + "…")
         self.loading_changed.emit(True)
         self.load_task.start(lambda: load_steps(audio_path=audio, midi_path=midi), tag=tag)
+        return True
 
     @Slot(object)
     def _on_load_progress(self, p) -> None:
@@ -136,7 +189,7 @@ class Session(QObject):
         self.loading_changed.emit(False)
         doc = self.doc
         if tag.get("project") is not None:
-            self._apply_project(tag["project"], tag["project_path"], loaded)
+            self._apply_project(tag["project"], tag["project_path"], loaded, recovered=tag.get("recovered", False))
             return
         if loaded.score is not None:
             doc.set_score(loaded.score, midi_path=loaded.midi_path)
@@ -150,7 +203,8 @@ class Session(QObject):
             doc.mark_changed()
         self.status.emit(self._summary(loaded.score))
 
-    def _apply_project(self, project: Project, path: Path, loaded: Loaded | None) -> None:
+    def _apply_project(self, project: Project, path: Path | None, loaded: Loaded | None, *,
+                       recovered: bool = False) -> None:
         doc = self.doc
         doc.set_score(project.score, midi_path=project.midi_path)
         if loaded is not None and loaded.audio is not None:
@@ -162,12 +216,20 @@ class Session(QObject):
         if doc.score.has_group(project.current_group_id):
             doc.set_current_group(project.current_group_id)
         doc.set_project_path(path)
-        doc.mark_saved()
-        self.add_recent([path])
+        name = path.name if path is not None else doc.title
+        if recovered:
+            doc.mark_changed()
+        else:
+            doc.mark_saved()
+            self.add_recent([path])
         if project.missing:
-            self.error.emit(f"{path.name}: the recording {Path(project.missing[0]).name} was not found; "
+            self.error.emit(f"{name}: the recording {Path(project.missing[0]).name} was not found; "
                             "open it with File > Open audio to separate")
-        self.status.emit(f"Opened project {path.name}. " + self._summary(None))
+        if recovered:
+            self.status.emit(f"Recovered the unsaved work on {name}: save it to keep it. " + self._summary(None))
+            self.recovered.emit()
+        else:
+            self.status.emit(f"Opened project {name}. " + self._summary(None))
 
     def _summary(self, new_score: Score | None) -> str:
         doc = self.doc
@@ -221,6 +283,9 @@ class Session(QObject):
             return False
         if len(doc.score) == 0:
             self.error.emit("Separate: the score has no notes; import the MIDI file or draw notes first")
+            return False
+        if problem := separation_memory_problem(doc.audio, doc.score, doc.params):
+            self.error.emit(problem)
             return False
         snap = take_snapshot(doc.audio, doc.score, doc.params)
         self.separation.start(lambda: separation_steps(snap), tag=snap)
