@@ -117,7 +117,7 @@ class Session(QObject):
         self.separation.failed.connect(self._on_separation_failed)
         self.separation.cancelled.connect(self._on_separation_cancelled)
         self.export_task.finished.connect(self._on_exported)
-        self.export_task.failed.connect(self.error)
+        self.export_task.failed.connect(self._on_export_failed)
         app = QCoreApplication.instance()
         if app is not None:  # quitting without closing the window must not destroy a running thread
             app.aboutToQuit.connect(self.shutdown)
@@ -334,8 +334,14 @@ class Session(QObject):
                                 force=options.overwrite, only=options.stems, score=score)
 
         self.status.emit(f"Writing {len(options.stems)} stems to {options.folder}…")
-        self.export_task.start(steps)
+        self.export_task.start(steps, tag=Path(options.folder))
         return True
+
+    @Slot(str)
+    def _on_export_failed(self, message: str) -> None:
+        folder = self.export_task.tag
+        self.status.emit("Export failed.")
+        self.error.emit(f"Could not export the stems to {folder}:\n{message}" if folder else message)
 
     @Slot(object)
     def _on_exported(self, report) -> None:
