@@ -224,7 +224,7 @@ def test_recording_off_concert_pitch_still_aligns(cents):
     assert err.mean() <= 0.025 and np.mean(err <= 0.05) >= 0.9
 
 
-def _naive_dtw(C: np.ndarray, skip: float) -> float:
+def _naive_dtw(C: np.ndarray, skip: float, row_skip: float | None = None) -> float:
     n, m = C.shape
     D = np.full((n, m), np.inf)
     for j in range(m):
@@ -234,8 +234,13 @@ def _naive_dtw(C: np.ndarray, skip: float) -> float:
             best = D[i - 1, j]
             if j:
                 best = min(best, D[i - 1, j - 1], D[i, j - 1])
+            elif row_skip is not None:
+                best = min(best, row_skip * i)
             D[i, j] = best + C[i, j]
-    return float((D[-1] + skip * (m - 1 - np.arange(m))).min())
+    end = (D[-1] + skip * (m - 1 - np.arange(m))).min()
+    if row_skip is not None:
+        end = min(end, (D[:, -1] + row_skip * (n - 1 - np.arange(n))).min())
+    return float(end)
 
 
 def _run(gen):
@@ -257,6 +262,13 @@ def test_banded_dtw_matches_brute_force_on_a_full_band():
         steps = np.diff(path, axis=0)
         assert np.all((steps >= 0) & (steps <= 1)) and np.all(steps.sum(axis=1) >= 1)
         assert path[0, 0] == 0 and path[-1, 0] == 24
+        # score rows may be left out at either end too (the recording covers part of the score)
+        path, _ = _run(banded_dtw(f, np.zeros(25, int), np.full(25, 32), skip_cost=0.2, row_skip_cost=0.3))
+        cost = C[path[:, 0], path[:, 1]].sum() + 0.2 * path[0, 1] + 0.2 * (32 - path[-1, 1]) \
+            + 0.3 * path[0, 0] + 0.3 * (24 - path[-1, 0])
+        assert cost == pytest.approx(_naive_dtw(C, 0.2, 0.3), rel=1e-5)
+        assert path[0, 0] == 0 or path[0, 1] == 0
+        assert path[-1, 0] == 24 or path[-1, 1] == 32
 
 
 def test_multires_follows_a_long_diagonal_in_a_narrow_band():

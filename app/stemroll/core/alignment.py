@@ -98,7 +98,7 @@ def align_steps(y: np.ndarray, sample_rate: int, notes: Sequence[Note], *,
             break
     score_s, audio_s = warp_from_path(path, t0_s=t0, frame_rate=rate)
     score_s, audio_s = _pin_anchors(score_s, audio_s, anchor_map, notes)
-    new_on = np.interp(on, score_s, audio_s)
+    new_on = warp_times(on, score_s, audio_s)
     new_off = _warp_offsets(on, off, new_on, score_s, audio_s)
     fixed = np.array([n.id in anchor_map for n in notes])
     for k, n in enumerate(notes):
@@ -131,10 +131,25 @@ def warp_from_path(path: np.ndarray, *, t0_s: float, frame_rate: float) -> tuple
     return t0_s + rows / frame_rate, audio / frame_rate
 
 
+def warp_times(t_s: np.ndarray, score_s: np.ndarray, audio_s: np.ndarray, *, span_s: float = 2.0) -> np.ndarray:
+    """Score times -> audio times through the warp breakpoints; beyond either end of the warp (score
+    the recording leaves out) continue at the mean tempo of the nearest ``span_s`` seconds."""
+    out = np.interp(t_s, score_s, audio_s)
+    if len(score_s) < 2:
+        return out + (np.asarray(t_s) - score_s[0])
+    for side in (0, -1):
+        x0, y0 = score_s[side], audio_s[side]
+        x1 = min(max(x0 - span_s if side else x0 + span_s, score_s[0]), score_s[-1])
+        slope = (np.interp(x1, score_s, audio_s) - y0) / (x1 - x0) if x1 != x0 else 1.0
+        beyond = t_s > x0 if side else t_s < x0
+        out = np.where(beyond, y0 + (t_s - x0) * slope, out)
+    return out
+
+
 def _warp_offsets(on: np.ndarray, off: np.ndarray, new_on: np.ndarray, score_s: np.ndarray, audio_s: np.ndarray) -> np.ndarray:
     """Offsets through the warp; where the path ends (open end), continue at the local tempo."""
     end_s = score_s[-1]
-    new_off = np.interp(off, score_s, audio_s)
+    new_off = warp_times(off, score_s, audio_s)
     lookback = max(score_s[0], end_s - 4.0)
     slope = (audio_s[-1] - np.interp(lookback, score_s, audio_s)) / max(end_s - lookback, 1e-6)
     late = off > end_s - 0.25

@@ -106,7 +106,8 @@ def clip_to_anchors(lo: np.ndarray, hi: np.ndarray, anchors: np.ndarray, n_cols:
 
 def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
                weights: tuple[float, float, float] = (1.0, 1.0, 1.0), skip_cost: float | None = 0.0,
-               step_penalty: float = 0.0, block_cells: int = 300_000) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
+               step_penalty: float = 0.0, row_skip_cost: float | None = None,
+               block_cells: int = 300_000) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
     """DTW restricted to a band; yields progress 0..1, returns (path, local cost along it).
 
     weights: (diagonal, vertical = score advances, horizontal = audio advances) step weights; the
@@ -119,6 +120,9 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
     step_penalty: added to every vertical and horizontal step. Between fixed ends the numbers of
     both differ by a constant, so this only penalises zig-zags: local tempo changes that are
     undone later (a prior for steady tempo where the features are ambiguous).
+    row_skip_cost: None makes the path cover every score row; a number also lets it start in the
+    first audio frame at a later row, or end in the last audio frame at an earlier row, at this
+    cost per score row left out (a recording of part of the score).
     Returns path int64 (L, 2) of (row, column) from start to end, and float32 (L,) local costs.
     """
     n_rows = len(lo)
@@ -128,6 +132,7 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
     steps = np.empty(int(offsets[-1]), dtype=np.int8)  # memory is the band's area, never N x M
     prev = None
     prev_lo = 0
+    best_early = (np.inf, -1)  # (cost, row) of the best path ending in the last audio frame before the last row
     i0 = 0
     while i0 < n_rows:
         i1 = i0 + 1
@@ -150,22 +155,34 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
                 vert = ext[1:] + wv * c + step_penalty
                 p = np.minimum(diag, vert)
                 start = False
+                late_start = row_skip_cost is not None and a == 0 and row_skip_cost * i + wd * c[0] < p[0]
+                if late_start:
+                    p[0] = row_skip_cost * i + wd * c[0]
             s = np.cumsum(wh * c + step_penalty)
             q = p - s
             run = np.minimum.accumulate(q)
             cur = s + run
             st = np.full(len(c), START, np.int8) if start else np.where(vert < diag, VERT, DIAG).astype(np.int8)
+            if not start and late_start:
+                st[0] = START
             st[q > run] = HORIZ
             steps[offsets[i]: offsets[i + 1]] = st
+            if row_skip_cost is not None and b == n_cols - 1 and i < n_rows - 1:
+                early = cur[-1] + row_skip_cost * (n_rows - 1 - i)
+                if early < best_early[0]:
+                    best_early = (early, i)
             prev, prev_lo = cur, a
         i0 = i1
         yield i0 / n_rows
     cols = np.arange(prev_lo, prev_lo + len(prev))
     end = prev + (n_cols - 1 - cols) * skip_cost if skip_cost is not None else np.where(cols == n_cols - 1, prev, np.inf)
     k = int(np.argmin(end))
-    if not np.isfinite(end[k]):
+    i_end, j_end = n_rows - 1, prev_lo + k
+    if best_early[0] < end[k]:
+        i_end, j_end = best_early[1], n_cols - 1
+    elif not np.isfinite(end[k]):
         raise ValueError("no warping path satisfies the constraints (anchors out of order or outside the audio)")
-    path = _backtrack(steps, offsets, lo, n_rows - 1, prev_lo + k)
+    path = _backtrack(steps, offsets, lo, i_end, j_end)
     return path, path_cost(feats, path)
 
 
@@ -227,12 +244,12 @@ def path_cost(feats: Sequence[FeaturePair], path: np.ndarray) -> np.ndarray:
 def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = None, max_cells: int = 4_000_000,
                  radius_s: float = 1.0, frame_rate: float = 50.0, factor: int = 4,
                  weights: tuple[float, float, float] = (1.0, 1.0, 1.0), min_coarse: int = 4,
-                 skip_fraction: float = 1.0, step_penalty: float = 0.1, reliability_margin: float = 0.15,
+                 skip_fraction: float = 0.5, step_penalty: float = 0.1, reliability_margin: float = 0.15,
                  ) -> Generator[float, None, tuple[np.ndarray, np.ndarray]]:
     """Multi-resolution DTW with open begin and end; yields progress, returns (path, cost).
 
-    The ends are open at a skip cost per left-out audio frame (``skip_cost_estimate`` with
-    ``skip_fraction``), estimated anew at each level.
+    The ends are open at a skip cost per left-out audio frame or score frame
+    (``skip_cost_estimate`` with ``skip_fraction``), estimated anew at each level.
 
     anchors: int (K, 2) cells (score row, audio column) at full resolution the path must visit.
     The coarsest level (a power of ``factor``, at least ``min_coarse``) holds at most ``max_cells``
@@ -263,7 +280,7 @@ def multires_dtw(feats: Sequence[FeaturePair], *, anchors: np.ndarray | None = N
                   for p in lf]
         lo, hi = clip_to_anchors(lo, hi, _level_anchors(anchors, f, nf, mf), mf)
         skip = skip_cost_estimate(lf, lo, hi, fraction=skip_fraction)
-        gen = banded_dtw(lf, lo, hi, weights=weights, skip_cost=skip, step_penalty=step_penalty)
+        gen = banded_dtw(lf, lo, hi, weights=weights, skip_cost=skip, step_penalty=step_penalty, row_skip_cost=skip)
         try:
             while True:
                 yield (k + next(gen)) / len(levels)
