@@ -130,6 +130,16 @@ def test_lead_in_and_tail_are_left_out_of_the_warp(case, aligned):
     assert abs(last_on - max(n.onset_s for n in truth)) < 0.05  # not dragged into the 2 s tail
 
 
+def test_score_of_one_passage_finds_it_in_the_whole_recording(case):
+    truth, y, score = case
+    by_id = {n.id: n.onset_s for n in truth}
+    part = [n for n in score if 5.0 <= by_id[n.id] <= 9.0]
+    t0 = min(n.onset_s for n in part)
+    part = [n.evolve(onset_s=n.onset_s - t0, offset_s=n.offset_s - t0) for n in part]
+    err = np.abs(onset_errors(align_notes(y, SR, part), truth))
+    assert err.mean() <= 0.025 and np.mean(err <= 0.05) >= 0.9
+
+
 def test_anchors_are_honoured(case):
     truth, y, score = case
     by_id = {n.id: n for n in truth}
