@@ -166,12 +166,12 @@ def _score(n: int = 3) -> Score:
     return Score.from_notes([Note(i, 60 + i, i * 0.5, i * 0.5 + 0.4, 80, 0) for i in range(n)], [NoteGroup(0, "a")])
 
 
-@pytest.mark.parametrize("patch", ["write_text", "fsync", "replace", "mkstemp"])
+@pytest.mark.parametrize("patch", ["write", "fsync", "replace", "mkstemp"])
 def test_project_save_failure_keeps_the_previous_project(tmp_path, monkeypatch, patch):
     p = tmp_path / "song.stemroll"
     save_project(p, _score(3), params=SeparationParams(iterations=1))
     save_project(p, _score(4), params=SeparationParams(iterations=2))
-    target = {"write_text": (type(p), "write_text"), "fsync": (os, "fsync"), "replace": (os, "replace"),
+    target = {"write": (type(p), "write_bytes"), "fsync": (os, "fsync"), "replace": (os, "replace"),
               "mkstemp": (tempfile, "mkstemp")}[patch]
     monkeypatch.setattr(*target, _enospc)
     with pytest.raises(InputError, match=r"^song\.stemroll: .*disk is full"):
