@@ -2,11 +2,13 @@
 
 Pipeline (a generator, so the UI can show progress and cancel between steps):
 
-1. features: audio chroma and decaying onset chroma from chunked STFTs; the same features
-   synthesised from the notes (``alignment_features``).
-2. warp: multi-resolution subsequence DTW (``dtw``) over chroma + onset features. The score may
-   start after a silent lead-in and end before the recording's decaying tail (open begin and end);
-   user anchors (note id, audio time) are hard constraints on the path.
+1. features: audio chroma (with a silence row) and decaying onset chroma from chunked STFTs,
+   pitch bands following the recording's tuning (``alignment_features``, ``alignment_tuning``);
+   the same features synthesised from the notes.
+2. warp: multi-resolution DTW (``dtw``) over chroma, then chroma + onset features in a band. The
+   score may start after a silent lead-in and end before the recording's decaying tail, and
+   either may cover only part of the other (open ends on both axes); user anchors (note id,
+   audio time) are hard constraints on the path.
 3. refine: each note's onset is moved to the best pitch-specific attack near its warped position
    (``alignment_refine``); the global warp alone cannot follow per-note timing.
 4. confidence: per note, from the audio evidence for its pitch and for its attack.

@@ -5,6 +5,11 @@ The warping path runs over a score axis (rows, ``i``) and an audio axis (columns
 piece never needs a full N x M matrix: the coarsest level is small enough to solve in full, and each
 finer level only searches a band around the path of the level above (as MrMsDTW does).
 
+Both ends are open: the score may start after, and end before, the recording (a lead-in, a
+decaying tail, a longer recording), and the recording may cover only part of the score, each at
+a skip cost per frame left out that lies between a good and a chance match. A small penalty on
+non-diagonal steps keeps the tempo steady where the features cannot tell.
+
 A row is solved in vectorised form: with ``P[j]`` the best arrival from the row below and ``c[j]``
 the horizontal step cost, ``D[j] = min(P[j], D[j-1] + c[j])`` equals ``S[j] + cummin(P - S)[j]``
 with ``S = cumsum(c)``, so one Python iteration per row suffices.
@@ -186,7 +191,7 @@ def banded_dtw(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *,
     return path, path_cost(feats, path)
 
 
-def skip_cost_estimate(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *, fraction: float = 1.0,
+def skip_cost_estimate(feats: Sequence[FeaturePair], lo: np.ndarray, hi: np.ndarray, *, fraction: float = 0.5,
                        n_rows: int = 256, n_pairs: int = 20000, seed: int = 0) -> float:
     """Cost of leaving one audio frame out at an end of the path.
 
