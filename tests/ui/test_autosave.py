@@ -166,3 +166,18 @@ def test_discard_and_later(qtbot, settings, piece, tmp_path):
     assert not folder.exists() and len(win.doc.score) == 0
     win.close()
     assert _sessions(data) == []
+
+
+def test_two_editors_keep_their_own_sessions(qtbot, settings, piece, tmp_path):
+    data = tmp_path / "data"
+    a = _window(qtbot, settings, data, interval_s=3600)
+    b = _window(qtbot, settings, data, interval_s=3600)
+    assert a.autosaver.folder != b.autosaver.folder and len(_sessions(data)) == 2
+    open_and_wait(qtbot, a, piece)
+    _edit(a.doc)
+    assert a.autosaver.autosave_now()
+    assert b.autosaver.find_recoverable() == []  # a is alive: not b's to offer
+    b.close()
+    assert a.autosaver.path.exists() and _sessions(data) == [a.autosaver.folder]
+    a.close()
+    assert _sessions(data) == []

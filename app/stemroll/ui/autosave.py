@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class Autosaver(QObject):
 
     def start(self) -> bool:
         """Create this session's folder and lock; False (after ``problem``) when it cannot."""
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
         folder = self.base / name
         try:
             folder.mkdir(parents=True, exist_ok=True)
