@@ -20,6 +20,7 @@ from .panels.parameters import ParametersPanel
 from .panels.run import RunPanel
 from .panels.transport import TransportPanel
 from .session import Session
+from .teaching import close_teaching_window, make_teaching_action, set_presentation_mode
 
 TOOLS = (("select", "Select", "V", "Select, move and resize notes (drag a box to select several)"),
          ("draw", "Draw", "D", "Draw new notes into the chosen group"),
@@ -147,6 +148,10 @@ class MainWindow(FileCommands, QMainWindow):
         self.stop_action = A("S&top", "Stop and return to where playing started", t.stop, None)
         self.home_action = A("Go to &start", "Move the playhead to the start", t.go_home, K(Qt.Key_Home))
         self.end_action = A("Go to &end", "Move the playhead to the end", t.go_end, K(Qt.Key_End))
+        self.teaching_action = make_teaching_action(self, self.doc)
+        self.addAction(self.teaching_action)
+        self.presentation_action = A("&Presentation mode", "Large fonts and thick lines for a projector",
+                                     lambda on: set_presentation_mode(self, on), K(Qt.Key_F5), checkable=True)
         self.demo_action = A("Open &demo", "Open the bundled demo piece (a minuet for piano)", self.open_demo)
         self.about_action = A("&About Stemroll", "Version and credits", self.about)
 
@@ -173,6 +178,8 @@ class MainWindow(FileCommands, QMainWindow):
         m.addSeparator()
         for d in (self.groups_dock, self.run_dock, self.params_dock):
             m.addAction(d.toggleViewAction())
+        m.addSeparator()
+        m.addActions([self.teaching_action, self.presentation_action])
         m = mb.addMenu("&Separation")
         m.addActions([self.separate_action, self.cancel_action])
         m = mb.addMenu("&Playback")
@@ -340,6 +347,7 @@ class MainWindow(FileCommands, QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
+        close_teaching_window(self)
         self.transport.shutdown()
         self.session.shutdown()
         if self.autosaver is not None:  # a clean exit: nothing to recover next time
