@@ -209,8 +209,6 @@ class _Buffers:
     def __init__(self, ka: int, b: int, F: int, wh_rows: int) -> None:
         self.hb = np.empty(ka * b, np.float32)
         self.wh = np.empty(F * wh_rows, np.float32)
-        self.ei = np.empty(F, np.int32)
-        self.mi = np.empty(F, np.int32)
 
 
 def h_pass(V, WTx, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float) -> float:
@@ -229,7 +227,7 @@ def h_pass(V, WTx, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float
         if kn is not None:
             pb, pp, pa = s.flat_pad
             vlog = sum(s.map(lambda i, lo, hi, bf: kn.h_pass_kl(V, WTx, H, Hn, pb, pp, pa, lo, hi, inv,
-                                                                 want_cost, bf.hb, bf.wh, bf.ei, bf.mi)))
+                                                                 want_cost, bf.hb, bf.wh)))
         else:
             vlog = _h_pass_kl_numpy(V, WT, H, Hn, s, inv, want_cost)
         if not want_cost:

@@ -5,20 +5,23 @@ exactly the components active in each block (the plan for this backend cuts the 
 the active set changes). Frames are processed in tiles of up to four that share the template
 loads; every inner loop runs over the F bins and is vectorised. The elementwise work is fused:
 one sweep computes ``R = V / (WH + eps)`` and, when a cost is wanted, ``sum(V * log(WH + eps))``
-with a vectorised float32 logarithm (relative error about 1e-7). Kernels hold no GIL (``nogil``)
+with a vectorised float32 logarithm (bit-level split into exponent and mantissa, then a
+short series; relative error about 1e-7). Kernels hold no GIL (``nogil``)
 and are cached on disk (``cache=True``): the first process compiles them (a few seconds), later
 ones load them.
 
 Shapes (float32 unless noted): VT (N, F), WT (K, F), H / Hn (K, N); the plan is given as int64
 ``bounds`` (n_blocks + 1,), ``aptr`` (n_blocks + 1,) and ``aidx`` (concatenated active lists);
 each call handles blocks ``b_lo .. b_hi - 1``, so callers can split a pass over threads.
-Scratch: ``hb`` >= max_active * max_frames, ``wh`` >= 4 * F, ``mi``/``ei`` int32 >= F.
+Scratch: ``hb`` >= (max_active + 3) * max_frames, ``wh`` >= 4 * F.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 _OPTS = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 _EPS = np.float32(1e-10)
@@ -123,24 +126,37 @@ def _ratio_row(v, w):
         w[f] = v[f] / (w[f] + _EPS)
 
 
+@intrinsic
+def _f32_bits(typingctx, x):
+    """The bits of a float32 as an int32 (a bitcast, which LLVM vectorises)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _bits_f32(typingctx, x):
+    """The float32 whose bits are the int32 ``x``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
 @njit(**_OPTS)
-def _ratio_log_row(v, w, wi, ei, mi, mf):
-    """w <- v / w; returns sum(v * log(w)). w holds WH + eps; wi: its int32 view."""
-    F = w.shape[0]
-    for f in range(F):  # x = m * 2**e with m in [sqrt(1/2), sqrt(2))
-        b = wi[f]
-        e = (b - np.int32(0x3F3504F3)) >> np.int32(23)
-        mi[f] = b - (e << np.int32(23))
-        ei[f] = e
+def _ratio_log_row(v, w):
+    """w <- v / w; returns sum(v * log(w)). w holds WH + eps (> 0)."""
     acc = np.float32(0.0)
-    for f in range(F):
-        m = mf[f]
+    for f in range(w.shape[0]):
+        x = w[f]
+        b = _f32_bits(x)  # x = m * 2**e with m in [sqrt(1/2), sqrt(2))
+        e = (b - np.int32(0x3F3504F3)) >> np.int32(23)
+        m = _bits_f32(np.int32(b - (e << np.int32(23))))
         t = (m - np.float32(1.0)) / (m + np.float32(1.0))
         t2 = t * t
         lm = np.float32(2.0) * t * (np.float32(1.0) + t2 * (np.float32(1.0 / 3.0) + t2 * (
             np.float32(0.2) + t2 * (np.float32(1.0 / 7.0) + t2 * np.float32(1.0 / 9.0)))))
-        acc += v[f] * (np.float32(ei[f]) * _LN2 + lm)
-        w[f] = v[f] / w[f]
+        acc += v[f] * (np.float32(e) * _LN2 + lm)
+        w[f] = v[f] / x
     return acc
 
 
@@ -207,7 +223,7 @@ def _axpy_rows(dst, Hb, i, c, nc, R):
 
 
 @njit(**_OPTS)
-def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh, ei, mi):
+def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh):
     """KL H update into Hn; returns sum(V log(WH + eps)) over all frames when ``want_cost``.
 
     WTx (K + 1, F): the templates and a zero row K, which pads the active lists to multiples of 4.
@@ -215,8 +231,6 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
     F = VT.shape[1]
     K = H.shape[0]
     WH = wh[: TILE * F].reshape((TILE, F))
-    WHi = WH.view(np.int32)
-    mf = mi.view(np.float32)
     s = np.zeros((2, TILE), np.float32)
     acc = 0.0
     for b in range(b_lo, b_hi):
@@ -228,7 +242,7 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
             _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, not want_cost)
             if want_cost:
                 for j in range(nc):
-                    acc += _ratio_log_row(VT[n0 + c + j], WH[j], WHi[j], ei, mi, mf)
+                    acc += _ratio_log_row(VT[n0 + c + j], WH[j])
             i = 0
             while i < A.shape[0] and A[i] < K:
                 pair = nc == 4 and i + 1 < A.shape[0] and A[i + 1] < K
