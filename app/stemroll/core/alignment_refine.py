@@ -180,7 +180,8 @@ def note_confidence(af: AudioFeatures, pitch: np.ndarray, onset_s: np.ndarray, o
         present = max(0.0, (_sigmoid(3.0 * (contrast - 0.3)) - _S0) / (1.0 - _S0))  # 0 when the bands do not stand out
         attack = 1.0 - np.exp(-rise / 0.3)
         conf[k] = 0.7 * present + 0.3 * attack
-    return np.clip(conf, 0.0, 1.0)
+    conf = np.clip(conf, 0.0, 1.0)
+    return (1.0 - (1.0 - conf) ** 2).astype(np.float32)  # calibrated so that 0.5 splits present from absent notes
 
 
 def _sigmoid(x: float) -> float:
