@@ -95,3 +95,16 @@ def test_cli_reference_is_up_to_date():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert (root / "docs" / "cli.md").read_text() == mod.render(), "run packaging/make_cli_doc.py"
+
+
+def test_align_writes_the_same_notes_with_new_times(piece, tmp_path):
+    from stemroll.io.midi import load_midi
+
+    out = tmp_path / "aligned.mid"
+    r = stemroll("align", piece / "my song.wav", piece / "score.mid", "--out", out, "--anchor", "0=0.0")
+    assert r.returncode == 0, r.stderr
+    before, after = load_midi(piece / "score.mid"), load_midi(out)
+    assert [(n.id, n.pitch, n.track) for n in before.notes] == [(n.id, n.pitch, n.track) for n in after.notes]
+    assert abs(after.note(0).onset_s - 0.0) < 0.02  # the anchor holds
+    bad = stemroll("align", piece / "my song.wav", piece / "score.mid", "--out", out, "--force", "--anchor", "x")
+    assert bad.returncode == 2 and "NOTE_ID=SECONDS" in bad.stderr

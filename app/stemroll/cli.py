@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--groups", default="tracks", help="tracks (default), channels, or split=PITCH (e.g. split=60 or "
                                                        "split=C4: left hand below, right hand from there up)")
     s.add_argument("--align", action="store_true", help="align the score to the recording before separating")
+    _add_align_options(s)
     _add_export_options(s)
     _add_param_options(s)
 
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", type=Path, required=True, help="aligned MIDI file to write")
     a.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     a.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_align_options(a)
 
     d = sub.add_parser("demo", help="separate the bundled demo piece (two hands of a piano piece)")
     d.add_argument("--out", type=Path, required=True, help="folder for the stems")
@@ -125,7 +127,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="describe audio and MIDI files as Stemroll reads them")
     i.add_argument("files", type=Path, nargs="+")
+    i.add_argument("--notes", action="store_true", help="also list every note of a MIDI file (id, pitch, times, group)")
     return p
+
+
+def _anchor(text: str) -> tuple[int, float]:
+    try:
+        note_id, t = text.split("=", 1)
+        return int(note_id), float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NOTE_ID=SECONDS (e.g. 12=3.25), got '{text}'") from None
+
+
+def _add_align_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("alignment")
+    g.add_argument("--anchor", type=_anchor, action="append", default=[], metavar="NOTE_ID=SECONDS",
+                   help="pin a note's onset to where it is heard (repeatable; note ids as `stemroll info "
+                        "--notes` lists them)")
+    g.add_argument("--no-refine", dest="refine", action="store_false",
+                   help="keep the global warp only, without moving each onset to its attack")
 
 
 def _add_export_options(p: argparse.ArgumentParser) -> None:
@@ -236,14 +256,15 @@ def run_separation(audio, score, params, report: _Progress):
         return stop.value
 
 
-def _align(audio, score, report: _Progress):
-    try:
-        from .core.alignment import align_steps
-    except ImportError:
-        raise CLIError("score alignment is not available in this version") from None
+def _align(audio, score, report: _Progress, *, anchors=(), refine: bool = True):
+    from .core.alignment import align_steps
     from .core.score import Score
+    from .core.units import note_name
 
-    gen = align_steps(audio.mono(), audio.sample_rate, score.notes)
+    unknown = [i for i, _ in anchors if i not in score]
+    if unknown:
+        raise CLIError(f"--anchor names notes that are not in the score: {unknown[:5]}")
+    gen = align_steps(audio.mono(), audio.sample_rate, score.notes, anchors=tuple(anchors), refine_onsets=refine)
     try:
         while True:
             stage, frac = next(gen)
@@ -251,15 +272,20 @@ def _align(audio, score, report: _Progress):
     except StopIteration as stop:
         report.done()
         result = stop.value
-    low = int((result.confidence < 0.5).sum())
-    if low:
-        report.say(f"note: alignment is doubtful for {low} of {len(result.notes)} notes; check them in the editor")
+    doubtful = [(n, c) for n, c in zip(result.notes, result.confidence) if c < 0.5]
+    if doubtful:
+        report.say(f"note: alignment is doubtful for {len(doubtful)} of {len(result.notes)} notes "
+                   "(check them in the editor, or pin them with --anchor):")
+        for n, c in doubtful[:20]:
+            report.say(f"  note {n.id:5d}  {note_name(n.pitch):>4}  at {n.onset_s:8.3f} s  confidence {c:.2f}")
+        if len(doubtful) > 20:
+            report.say(f"  ... and {len(doubtful) - 20} more")
     return Score.from_notes(result.notes, score.groups, dropped_drums=score.dropped_drums,
                             warnings=list(score.warnings)), result
 
 
 def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: str, params, align: bool, fmt: str,
-                   bits: str, force: bool, midi: bool, report: _Progress) -> int:
+                   bits: str, force: bool, midi: bool, report: _Progress, anchors=(), refine: bool = True) -> int:
     from .core.grouping import apply_grouping
     from .io.export import export_stems, stem_sum_error_db
 
@@ -269,7 +295,7 @@ def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: s
     if not len(score):
         report.say(f"note: {score_path.name} holds no pitched notes: everything goes to the residual stem")
     if align and len(score):
-        score, _ = _align(audio, score, report)
+        score, _ = _align(audio, score, report, anchors=anchors, refine=refine)
     score = _clip_to_audio(apply_grouping(score, grouping), audio.duration_s, audio.sample_rate, report)
     report.say(f"{audio_path.name}: {audio.duration_s:.1f} s, {audio.sample_rate} Hz, {audio.channels} channel(s); "
                f"{len(score)} notes in {len(score.groups)} groups: " + ", ".join(g.name for g in score.groups))
@@ -298,7 +324,8 @@ def cmd_separate(args) -> int:
     report = _Progress(args.quiet)
     params = _params_from(args)
     return separate_files(args.audio, args.score, args.out, grouping=args.groups, params=params, align=args.align,
-                          fmt=args.fmt, bits=args.bits, force=args.force, midi=args.midi, report=report)
+                          fmt=args.fmt, bits=args.bits, force=args.force, midi=args.midi, report=report,
+                          anchors=args.anchor, refine=args.refine)
 
 
 def demo_paths() -> tuple[Path, Path]:
@@ -330,7 +357,7 @@ def cmd_align(args) -> int:
     audio, score = _load_inputs(args.audio, args.score)
     if not len(score):
         raise CLIError(f"{args.score.name}: the score holds no pitched notes, so there is nothing to align")
-    aligned, result = _align(audio, score, report)
+    aligned, result = _align(audio, score, report, anchors=args.anchor, refine=args.refine)
     save_retimed_midi(args.score, aligned.notes, args.out)
     shift = [a.onset_s - b.onset_s for a, b in zip(sorted(aligned.notes, key=lambda n: n.id),
                                                    sorted(score.notes, key=lambda n: n.id))]
@@ -353,6 +380,12 @@ def cmd_info(args) -> int:
                       + ", ".join(f"{g.name} ({c})" for g, c in zip(s.groups, s.group_counts().values())))
                 for w in s.warnings:
                     print(f"  note: {w}")
+                if args.notes:
+                    from .core.units import note_name
+
+                    for n in sorted(s.notes, key=lambda n: n.id):
+                        print(f"  note {n.id:5d}  {note_name(n.pitch):>4}  {n.onset_s:8.3f}-{n.offset_s:8.3f} s  "
+                              f"{s.group(n.group_id).name}")
             else:
                 i = probe(f)
                 print(f"{f.name}: {i.format} {i.subtype}, {i.samplerate} Hz, {i.channels} channel(s), "
