@@ -12,7 +12,10 @@ Layout (format version 1)::
      "notes": [{"id": 0, "pitch": 40, "onset_s": 0.0, "offset_s": 0.5, "velocity": 80,
                 "group_id": 0, "track": 1, "channel": 0, "track_name": "Bass"}, ...],
      "params": {... SeparationParams fields ...},
-     "current_group_id": 0}
+     "current_group_id": 0,
+     "anchors": [{"note_id": 0, "time_s": 1.25}, ...]}   # optional: pins of the alignment
+
+Files without ``anchors`` (older ones) load with none; readers that predate it ignore the field.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Project:
     midi_path: Path | None = None
     current_group_id: int = 0
     missing: list[str] = field(default_factory=list)
+    anchors: dict[int, float] = field(default_factory=dict)  # note id -> audio time (s) of its onset
 
 
 def _ref(target: Path | None, folder: Path) -> dict | None:
@@ -82,9 +86,9 @@ def _resolve(ref, folder: Path, what: str, missing: list[str]) -> Path | None:
 
 
 def project_dict(score: Score, *, folder: Path, params: SeparationParams, audio_path: Path | None = None,
-                 midi_path: Path | None = None, current_group_id: int = 0) -> dict:
-    """The JSON-ready content of a project saved into ``folder``."""
-    return {
+                 midi_path: Path | None = None, current_group_id: int = 0, anchors=None) -> dict:
+    """The JSON-ready content of a project saved into ``folder``; ``anchors``: note id -> audio time s."""
+    data = {
         "format": FORMAT,
         "version": VERSION,
         "audio": _ref(audio_path, folder),
@@ -94,10 +98,13 @@ def project_dict(score: Score, *, folder: Path, params: SeparationParams, audio_
         "params": params.to_dict(),
         "current_group_id": int(current_group_id),
     }
+    if anchors:
+        data["anchors"] = [{"note_id": int(i), "time_s": float(t)} for i, t in sorted(anchors.items())]
+    return data
 
 
 def save_project(path: str | Path, score: Score, *, params: SeparationParams, audio_path: Path | None = None,
-                 midi_path: Path | None = None, current_group_id: int = 0) -> Path:
+                 midi_path: Path | None = None, current_group_id: int = 0, anchors=None) -> Path:
     """Write a project atomically (the previous version is kept as ``<name>.bak``). Returns the path.
 
     Raises InputError naming the file when it cannot be written.
@@ -107,7 +114,7 @@ def save_project(path: str | Path, score: Score, *, params: SeparationParams, au
         path = path.with_name(path.name + SUFFIX)
     folder = path.absolute().parent
     data = project_dict(score, folder=folder, params=params, audio_path=audio_path, midi_path=midi_path,
-                        current_group_id=current_group_id)
+                        current_group_id=current_group_id, anchors=anchors)
     text = json.dumps(data, indent=1, ensure_ascii=False)
     with atomic_write(path, backup=True) as tmp:
         tmp.write_bytes(text.encode("utf-8", "replace"))
@@ -144,10 +151,11 @@ def load_project(path: str | Path) -> Project:
         current = data.get("current_group_id", score.groups[0].id)
         if not score.has_group(current if type(current) is int else None):
             current = score.groups[0].id
+        anchors = _anchors(data.get("anchors"), score)
     except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as e:
         detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
         raise InputError(path, f"is damaged ({_clip(detail)})") from None
-    return Project(score, params, audio, midi, current, missing)
+    return Project(score, params, audio, midi, current, missing, anchors)
 
 
 # ---- reading and checking ---------------------------------------------------------------------------
@@ -255,6 +263,23 @@ def _note(n, i: int) -> Note:
                 _int(n.get("track", 0), f"note {i}: track", 0, MAX_ID),
                 _int(n.get("channel", 0), f"note {i}: channel", 0, 15),
                 _text(n.get("track_name", ""), f"note {i}: track_name"))
+
+
+def _anchors(v, score: Score) -> dict[int, float]:
+    """Optional pins: [{"note_id", "time_s"}]; pins of notes the score does not hold are dropped."""
+    if v is None:
+        return {}
+    if not isinstance(v, list) or len(v) > MAX_NOTES:
+        raise ValueError(f"'anchors' must be a list of at most {MAX_NOTES} pins")
+    out = {}
+    for i, a in enumerate(v):
+        if not isinstance(a, dict):
+            raise ValueError(f"anchor {i} must be an object, got {_show(a)}")
+        nid = _int(a["note_id"], f"anchor {i}: note_id", 0, MAX_ID)
+        t = _float(a["time_s"], f"anchor {i}: time_s", 0.0, MAX_TIME_S)
+        if nid in score:
+            out[nid] = t
+    return out
 
 
 def _params(d) -> SeparationParams:

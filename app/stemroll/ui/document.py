@@ -55,6 +55,7 @@ class Document(QObject):
     current_group_changed = Signal(int)
     params_changed = Signal()
     paths_changed = Signal()
+    alignment_changed = Signal()  # the last alignment's confidence or the anchors changed
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -69,6 +70,8 @@ class Document(QObject):
         self.result_revision: int | None = None  # score revision the result was computed from
         self._result_source: tuple | None = None  # (notes, groups) the result was computed from
         self.current_group_id: int = 0
+        self._aligned: dict[int, tuple] = {}  # note id -> (the note as aligned, confidence 0..1)
+        self.anchors: dict[int, float] = {}  # note id -> audio time (s) its onset is pinned to
         self._changed_outside_undo = False
         self._dirty = False
         self.undo_stack = QUndoStack(self)
@@ -88,7 +91,9 @@ class Document(QObject):
         ids = [g.id for g in score.groups]
         self.set_current_group(ids[0] if ids else 0)
         self.set_result(None)
+        self._aligned, self.anchors = {}, {}
         self.score_changed.emit()
+        self.alignment_changed.emit()
         self.paths_changed.emit()
 
     def set_audio(self, audio, display=None) -> None:
@@ -129,6 +134,22 @@ class Document(QObject):
     def set_project_path(self, path: Path | None) -> None:
         self.project_path = Path(path) if path else None
         self.paths_changed.emit()
+
+    # ---- alignment ----------------------------------------------------------------------------
+    def set_alignment(self, notes, confidence) -> None:
+        """Remember the last alignment: ``notes`` as aligned and their ``confidence`` (float (n,), 0..1)."""
+        self._aligned = {n.id: (n, float(c)) for n, c in zip(notes, confidence)}
+        self.alignment_changed.emit()
+
+    def confidence(self) -> dict[int, float]:
+        """Note id -> confidence of the last alignment, for the notes not edited since (undo brings it back)."""
+        score = self.score
+        return {i: c for i, (n, c) in self._aligned.items() if i in score and score.note(i) == n}
+
+    def set_anchors(self, anchors: dict[int, float]) -> None:
+        """Replace the pins (note id -> audio time s); undoable callers go through ``ui.align_commands``."""
+        self.anchors = {int(i): float(t) for i, t in anchors.items()}
+        self.alignment_changed.emit()
 
     # ---- unsaved changes -------------------------------------------------------------------
     @property

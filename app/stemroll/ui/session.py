@@ -207,6 +207,7 @@ class Session(QObject):
                        recovered: bool = False) -> None:
         doc = self.doc
         doc.set_score(project.score, midi_path=project.midi_path)
+        doc.set_anchors(project.anchors)
         if loaded is not None and loaded.audio is not None:
             doc.set_audio(loaded.audio, loaded.display)
         else:
@@ -263,7 +264,8 @@ class Session(QObject):
             return False
         try:
             saved = save_project(path, doc.score, params=doc.params, audio_path=doc.audio_path,
-                                 midi_path=doc.midi_path, current_group_id=doc.current_group_id)
+                                 midi_path=doc.midi_path, current_group_id=doc.current_group_id,
+                                 anchors=doc.anchors)
         except InputError as e:
             self.error.emit(str(e))
             return False
