@@ -7,11 +7,8 @@ written to temporary files first and renamed at the end, so a failure leaves no 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -21,6 +18,7 @@ import soundfile as sf
 
 from ..core.score import Score
 from ..core.separation import SeparationResult, Stem
+from .atomic import atomic_write_all
 from .errors import InputError
 
 FORMATS = {"wav": "WAV", "flac": "FLAC"}
@@ -84,57 +82,33 @@ def export_stems(result: SeparationResult, out_dir: str | Path, *, song: str, fm
             if t.exists():
                 raise InputError(t, "already exists; use --force (or choose another folder) to overwrite")
     warnings: list[str] = []
-    temps: dict[Path, Path] = {}
-    try:
-        entries = []
-        for s in stems:
-            peak = float(np.max(np.abs(s.audio))) if s.audio.size else 0.0
-            if subtype != "FLOAT" and peak > 1.0:
-                warnings.append(f"{targets[s.name].name}: peaks at {20 * np.log10(peak):+.1f} dBFS and will clip in "
-                                f"{bits}-bit PCM; export as 32-bit float (--bits 32f) to keep it")
-            tmp = _temp_beside(targets[s.name])
-            temps[targets[s.name]] = tmp
-            sf.write(str(tmp), s.audio.T, result.sample_rate, subtype=subtype, format=FORMATS[fmt])
-            entries.append({"name": s.name, "file": targets[s.name].name, "group_id": s.group_id,
-                            "notes": s.note_count, "rms": round(s.rms, 8),
-                            "rms_dbfs": round(20 * np.log10(max(s.rms, 1e-12)), 2)})
-        doc = {"song": song, "sample_rate": result.sample_rate,
-               "channels": int(stems[0].audio.shape[0]) if stems else 0,
-               "samples": int(stems[0].audio.shape[1]) if stems else 0,
-               "format": fmt, "bits": bits, "stems": entries, "params": result.params.to_dict()}
-        tmp = _temp_beside(manifest)
-        temps[manifest] = tmp
-        tmp.write_text(json.dumps(doc, indent=2))
-        if midi_path is not None:
-            from .midi import save_midi
-            tmp = _temp_beside(midi_path)
-            temps[midi_path] = tmp
-            save_midi(score, tmp)
-        for final, tmp in temps.items():
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-        for final, tmp in temps.items():
-            os.replace(tmp, final)
-    except (OSError, sf.LibsndfileError, RuntimeError) as e:
-        for tmp in temps.values():
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        raise InputError(out, f"could not write the stems ({getattr(e, 'strerror', None) or e})") from None
-    except BaseException:
-        for tmp in temps.values():
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        raise
+    for s in stems:
+        peak = float(np.max(np.abs(s.audio))) if s.audio.size else 0.0
+        if subtype != "FLOAT" and peak > 1.0:
+            warnings.append(f"{targets[s.name].name}: peaks at {20 * np.log10(peak):+.1f} dBFS and will clip in "
+                            f"{bits}-bit PCM; export as 32-bit float (--bits 32f) to keep it")
+    entries = [{"name": s.name, "file": targets[s.name].name, "group_id": s.group_id, "notes": s.note_count,
+                "rms": round(s.rms, 8), "rms_dbfs": round(20 * np.log10(max(s.rms, 1e-12)), 2)} for s in stems]
+    doc = {"song": song, "sample_rate": result.sample_rate,
+           "channels": int(stems[0].audio.shape[0]) if stems else 0,
+           "samples": int(stems[0].audio.shape[1]) if stems else 0,
+           "format": fmt, "bits": bits, "stems": entries, "params": result.params.to_dict()}
+    # Every file or none: temporaries in the folder, renamed together at the end (rolled back on failure).
+    with atomic_write_all(all_targets) as temps:
+        try:
+            for s in stems:
+                sf.write(str(temps[targets[s.name]]), s.audio.T, result.sample_rate, subtype=subtype,
+                         format=FORMATS[fmt])
+            temps[manifest].write_text(json.dumps(doc, indent=2))
+            if midi_path is not None:
+                from .midi import midi_file_for
+
+                midi_file_for(score).save(str(temps[midi_path]))
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise InputError(out, f"could not write the stems ({e})") from None
+        except OSError as e:
+            raise InputError(out, f"could not write the stems ({e.strerror or e})") from None
     return ExportReport(tuple(all_targets), tuple(warnings))
-
-
-def _temp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part" + path.suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)  # mkstemp makes files private; stems get the usual permissions
-    return Path(name)
 
 
 def stem_sum_error_db(stems: Sequence[np.ndarray], mix: np.ndarray) -> float:

@@ -248,7 +248,14 @@ def save_midi(score: Score, path: str | Path, *, by_group: bool = True, tempo_us
     """Write the score as a type-1 MIDI file, one track per group (or per source track), atomically."""
     from .atomic import atomic_write
 
-    path = Path(path)
+    mid = midi_file_for(score, by_group=by_group, tempo_us=tempo_us, ticks_per_beat=ticks_per_beat)
+    with atomic_write(Path(path)) as tmp:
+        mid.save(str(tmp))
+
+
+def midi_file_for(score: Score, *, by_group: bool = True, tempo_us: int = 500000,
+                  ticks_per_beat: int = 960) -> mido.MidiFile:
+    """The score as a type-1 MIDI file in memory: a tempo track, then one track per group (or source track)."""
     mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
     meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=tempo_us, time=0)])
     mid.tracks.append(meta)
@@ -272,5 +279,4 @@ def save_midi(score: Score, path: str | Path, *, by_group: bool = True, tempo_us
             track.append(msg.copy(time=tick - last))
             last = tick
         mid.tracks.append(track)
-    with atomic_write(path) as tmp:
-        mid.save(str(tmp))
+    return mid
