@@ -5,11 +5,10 @@ The estimates are pure arithmetic on the sizes the pipeline allocates (all float
 * opening: the decoded samples (soundfile's frame-major read plus the channel-major copy) and the
   display spectrogram (the magnitude of the mono mix, the log-frequency image and the chunked
   temporaries of ``core.display``);
-* separating (``core.separation.separate_steps``): the complex STFT of every channel, the mean
-  magnitude V, the templates W and about four activation-sized arrays H (constraints, scaling
-  and the engine's two copies); then either the soft masks (one model per group and the
-  residual, their sum, the masks and their stacked copy) or the resynthesis (the masks, the
-  stems and the inverse STFT's complex temporaries), whichever is larger.
+* separating (``core.separation.separate_steps``): the mean magnitude V, the templates W and
+  about four activation-sized arrays H (constraints, scaling and the engine's two copies), the
+  stems, and the temporaries of the one analysis or resynthesis segment in flight
+  (``core.segments``: no full-size complex STFT is held).
 
 Checked against tracemalloc's peak of real separations (tests/core/test_memory.py): the estimate
 is 0-10 % above what is measured.
@@ -87,13 +86,19 @@ def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: i
         raise ValueError(f"invalid sizes: n_fft {n_fft}, hop_length {hop_length}, "
                          f"n_components {n_components}, n_groups {n_groups}")
     bins, frames = n_fft // 2 + 1, _frames(n_samples, hop_length)
-    grid = bins * frames * F32  # one float32 spectrogram
-    stft = channels * bins * frames * C64
+    grid = bins * frames * F32  # the magnitude V, float32
     model = bins * n_components * F32 + H_COPIES * n_components * frames * F32
-    masks = (2 * n_groups + 2) * grid
-    stems = (n_groups + 1) * channels * n_samples * F32 + n_groups * grid + 3 * bins * frames * C64
-    parts = (("STFT", stft), ("magnitude", grid), ("model", model), ("masks", masks), ("stems", stems))
-    total = stft + grid + max(model, masks, stems)
+    stems = (n_groups + 1) * channels * n_samples * F32
+    # One segment in flight (core.segments): analysis of up to 1024 frames (windowed frames and
+    # their spectrum), or resynthesis of up to 512 frames plus the window's overlap (spectrum,
+    # masked copy, masks, inverse-transformed frames); 1.6 covers the allocator's slack, as measured.
+    f_mag = min(frames, 1024)
+    f_res = min(frames, 512) + n_fft // hop_length
+    mag_seg = f_mag * (2 * n_fft * F32 + bins * (C64 + F32))
+    res_seg = f_res * (bins * (2 * C64 + n_groups * F32) + 2 * n_fft * F32)
+    segment = int(1.6 * max(mag_seg, res_seg))
+    parts = (("magnitude", grid), ("model", model), ("stems", stems), ("segment", segment))
+    total = grid + model + stems + segment
     return MemoryEstimate(total, parts)
 
 

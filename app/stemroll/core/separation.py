@@ -17,7 +17,8 @@ from .constraints import RESIDUAL_GROUP, Component, build_constraints
 from .nmf import NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
 from .score import RESIDUAL_NAME, Note, NoteGroup
-from .spectral import STFTConfig, istft, magnitude_mono, stft_multi
+from .segments import group_masks, magnitude, resynthesis_blocks
+from .spectral import STFTConfig
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,27 @@ def soft_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids:
     return np.stack([m / total for m in models[:-1]]).astype(np.float32, copy=False)
 
 
+def factorise_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, params: SeparationParams, *,
+                    n_threads: int | None = None, rng: np.random.Generator | None = None):
+    """The engine ``params.engine`` chooses ('nmf' or 'nae') as a generator of ``NMFStep``s."""
+    if params.engine == "nae":
+        from .nae import nae_steps
+
+        return nae_steps(V, W0, H0, divergence=params.divergence, iterations=params.iterations, tol=params.tol,
+                         rng=rng)
+    return nmf_steps(V, W0, H0, divergence=params.divergence, iterations=params.iterations, tol=params.tol,
+                     n_threads=n_threads)
+
+
 def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], groups: Sequence[NoteGroup],
-                   params: SeparationParams = SeparationParams(), *, rng: np.random.Generator | None = None
-                   ) -> Generator[Progress, None, SeparationResult]:
+                   params: SeparationParams = SeparationParams(), *, rng: np.random.Generator | None = None,
+                   n_threads: int | None = None) -> Generator[Progress, None, SeparationResult]:
     """Separate ``audio`` (float32, shape (channels, n_samples)) into one stem per group plus a residual.
 
     Stereo is analysed on the channels' mean magnitude and every channel gets the same masks, so
-    the stems keep the stereo image. Groups without notes give silent stems.
+    the stems keep the stereo image. Groups without notes give silent stems. Analysis and
+    resynthesis run segment by segment (``core.segments``), so no full-size complex STFT is held.
+    ``n_threads``: threads for the NMF kernels (default: every core but one).
     """
     t_start = time.perf_counter()
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
@@ -112,14 +127,13 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     n = audio.shape[1]
     cfg = resolve_stft(sample_rate, params)
     yield Progress("analyse", 0.0, elapsed_s=time.perf_counter() - t_start)
-    X = stft_multi(audio, cfg)  # (channels, bins, frames)
-    V = magnitude_mono(X)
+    V = magnitude(audio, cfg)  # (bins, frames), mean of the channels' magnitudes
     cons = build_constraints(notes, groups, n_frames=V.shape[1], sample_rate=sample_rate, cfg=cfg,
                              params=params, rng=rng)
     H0 = scale_activations(V, cons.W0, cons.H0)
     yield Progress("analyse", 1.0, elapsed_s=time.perf_counter() - t_start)
 
-    gen = nmf_steps(V, cons.W0, H0, divergence=params.divergence, iterations=params.iterations, tol=params.tol)
+    gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng)
     total = max(params.iterations, 1)
     try:
         while True:
@@ -130,17 +144,17 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
         res = stop.value
 
     group_ids = [g.id for g in groups]
-    masks = soft_masks(res.W, res.H, cons.component_groups(), group_ids, power=params.mask_power)
+    masks = group_masks(res.W, res.H, cons.component_groups(), group_ids, power=params.mask_power)
     counts = {g: 0 for g in group_ids}
     for note in notes:
         counts[note.group_id] = counts.get(note.group_id, 0) + 1
-    stems: list[Stem] = []
-    for i, g in enumerate(groups):
-        y = np.stack([istft(X[c] * masks[i], cfg, length=n) for c in range(X.shape[0])])
-        stems.append(Stem(g.name, g.id, y, counts.get(g.id, 0)))
-        yield Progress("resynthesise", (i + 1) / (len(groups) + 1), elapsed_s=time.perf_counter() - t_start)
-    residual = audio - (np.sum([s.audio for s in stems], axis=0) if stems else 0.0)
-    stems.append(Stem(RESIDUAL_NAME, RESIDUAL_GROUP, residual.astype(np.float32), 0))
+    out = np.empty((len(groups) + 1, *audio.shape), np.float32)
+    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=len(groups)):
+        out[:, :, s0: s0 + block.shape[2]] = block
+        yield Progress("resynthesise", min(1.0, (s0 + block.shape[2]) / max(n, 1)),
+                       elapsed_s=time.perf_counter() - t_start)
+    stems = [Stem(g.name, g.id, out[i], counts.get(g.id, 0)) for i, g in enumerate(groups)]
+    stems.append(Stem(RESIDUAL_NAME, RESIDUAL_GROUP, out[-1], 0))
     elapsed = time.perf_counter() - t_start
     yield Progress("done", 1.0, elapsed_s=elapsed)
     return SeparationResult(stems, sample_rate, res.costs, cfg, params, res.W, res.H, cons.components, elapsed,
