@@ -12,6 +12,9 @@ from ...core.params import SeparationParams
 
 # field -> (label, tooltip, kind, (min, max, step, decimals), scale shown/stored)
 FIELDS = {
+    "engine": ("Engine", "NMF fits templates and activations to this recording (the classic method). "
+               "The nonnegative autoencoder learns an encoder that decomposes new audio of the same "
+               "instrument in one pass.", "choice", None, 1),
     "iterations": ("Passes", "How many refinement passes the engine makes. More passes fit the recording "
                    "more closely but take longer; 30-100 is typical. It stops early once nothing changes.",
                    "int", (0, 2000, 10, 0), 1),
@@ -43,6 +46,7 @@ FIELDS = {
              "different result; keep it to get the same result again.", "int", (0, 2**31 - 1, 1, 0), 1),
 }
 DIVERGENCES = (("Kullback-Leibler", "kl"), ("Euclidean", "euclidean"))
+CHOICES = {"divergence": DIVERGENCES, "engine": (("NMF", "nmf"), ("Nonnegative autoencoder", "nae"))}
 
 
 class ParametersPanel(QWidget):
@@ -73,7 +77,7 @@ class ParametersPanel(QWidget):
                 w.toggled.connect(self._on_edited)
             else:
                 w = QComboBox()
-                for text, value in DIVERGENCES:
+                for text, value in CHOICES[name]:
                     w.addItem(text, value)
                 w.currentIndexChanged.connect(self._on_edited)
             if scale == 1000:
