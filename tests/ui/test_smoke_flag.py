@@ -13,5 +13,6 @@ def test_smoke_test_flag_exports_stems(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("smoke:")]
     assert lines[0] == "smoke: loaded" and lines[1] == "smoke: separated" and lines[-1] == "smoke: exported 5 files"
+    assert (tmp_path / "demo - residual.wav").exists()
     manifest = json.loads((tmp_path / "stems.json").read_text())
     assert [s["name"] for s in manifest["stems"]] == ["right hand", "left hand", "residual"]

@@ -62,7 +62,8 @@ class SmokeTest(QObject):
         from .panels.export_dialog import ExportOptions
 
         result = self.win.doc.result
-        opts = ExportOptions(folder=self.out_dir, song="smoke", stems=tuple(s.name for s in result.stems),
+        song = self.win.doc.audio_path.stem if self.win.doc.audio_path else "stemroll"
+        opts = ExportOptions(folder=self.out_dir, song=song, stems=tuple(s.name for s in result.stems),
                              fmt="wav", bits="24", midi=True, overwrite=True)
         if not self.win.session.export(opts):
             self._fail("export did not start")
