@@ -14,11 +14,15 @@ from typing import Generator, Sequence
 import numpy as np
 
 from .constraints import RESIDUAL_GROUP, Component, build_constraints
+from .informed_nmf import informed_nmf_steps
 from .nmf import NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
 from .score import RESIDUAL_NAME, Note, NoteGroup
 from .segments import group_masks, magnitude, resynthesis_blocks
 from .spectral import STFTConfig
+
+
+COST_EVERY = 5  # the informed engine computes its cost (a logarithm per cell) every 5th iteration
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,16 @@ def soft_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids:
 
 
 def factorise_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, params: SeparationParams, *,
-                    n_threads: int | None = None, rng: np.random.Generator | None = None):
-    """The engine ``params.engine`` chooses ('nmf' or 'nae') as a generator of ``NMFStep``s."""
+                    n_threads: int | None = None, rng: np.random.Generator | None = None,
+                    comp_groups: np.ndarray | None = None):
+    """The engine ``params.engine`` chooses ('nmf' or 'nae') as a generator of ``NMFStep``s.
+
+    With the 'nmf' engine, the 'kl' divergence, ``params.template_focus > 0`` and the components'
+    groups given, the templates learn where their group dominates (``core.informed_nmf``).
+    """
+    if params.engine == "nmf" and params.divergence == "kl" and params.template_focus > 0 and comp_groups is not None:
+        return informed_nmf_steps(V, W0, H0, comp_groups, iterations=params.iterations, tol=params.tol,
+                                  focus=params.template_focus, cost_every=COST_EVERY)
     if params.engine == "nae":
         from .nae import nae_steps
 
@@ -133,7 +145,7 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     H0 = scale_activations(V, cons.W0, cons.H0)
     yield Progress("analyse", 1.0, elapsed_s=time.perf_counter() - t_start)
 
-    gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng)
+    gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng, comp_groups=cons.component_groups())
     total = max(params.iterations, 1)
     try:
         while True:
