@@ -33,14 +33,16 @@ def harmonic_template(pitch: int, *, n_bins: int, sample_rate: int, n_fft: int,
     return w / s if s > 0 else w
 
 
-def onset_template(pitch: int, *, n_bins: int, sample_rate: int, n_fft: int) -> np.ndarray:
-    """Broadband attack template: every bin allowed, from a little below f0 up, decaying gently.
+def onset_template(pitch: int, *, n_bins: int, sample_rate: int, n_fft: int, fmin_hz: float = 20.0) -> np.ndarray:
+    """Broadband attack template: every bin from ``fmin_hz`` up, decaying gently with frequency.
 
-    Returns float32, shape (n_bins,), unit sum.
+    An attack (hammer, bow or tongue noise) is not harmonic and reaches well below the note's
+    fundamental (a piano's thump sits at 30-200 Hz under every key), so the support does not
+    depend on ``pitch``; the shape is the start, the updates adapt it. Returns float32,
+    shape (n_bins,), unit sum.
     """
-    f0 = float(midi_to_hz(pitch))
     freqs = np.arange(n_bins) * sample_rate / n_fft
-    w = np.where(freqs >= f0 * 0.5, 1.0 / (1.0 + freqs / 2000.0), 0.0).astype(np.float32)
+    w = np.where(freqs >= fmin_hz, 1.0 / (1.0 + freqs / 2000.0), 0.0).astype(np.float32)
     w[0] = 0.0
     s = w.sum()
     return w / s if s > 0 else w
