@@ -55,6 +55,29 @@ class Constraints:
         return np.array([c.group_id for c in self.components], dtype=int)
 
 
+def component_templates(components: Sequence[Component], *, n_bins: int, sample_rate: int, n_fft: int,
+                        n_harmonics: int, tolerance_cents: float, rng: np.random.Generator) -> np.ndarray:
+    """Initial templates for ``components`` at one STFT resolution: float32 (n_bins, K).
+
+    Harmonic components get a comb (``harmonic_template``), onset components the broadband
+    attack template, residual components a random positive spectrum drawn from ``rng`` (the
+    only random part). Each column has unit sum (or is all zero when no partial fits).
+    """
+    cols = []
+    for c in components:
+        if c.kind == "harmonic":
+            cols.append(harmonic_template(c.pitch, n_bins=n_bins, sample_rate=sample_rate, n_fft=n_fft,
+                                          n_harmonics=n_harmonics, tolerance_cents=tolerance_cents))
+        elif c.kind == "onset":
+            cols.append(onset_template(c.pitch, n_bins=n_bins, sample_rate=sample_rate, n_fft=n_fft))
+        elif c.kind == "residual":
+            wr = rng.uniform(0.5, 1.0, n_bins).astype(np.float32)
+            cols.append(wr / wr.sum())
+        else:
+            raise ValueError(f"unknown component kind '{c.kind}'")
+    return np.stack(cols, axis=1).astype(np.float32) if cols else np.zeros((n_bins, 0), np.float32)
+
+
 def build_constraints(notes: Sequence[Note], groups: Sequence[NoteGroup], *, n_frames: int, sample_rate: int,
                       cfg: STFTConfig, params: SeparationParams, rng: np.random.Generator) -> Constraints:
     """Initial W (n_bins, K) and H (K, n_frames) with the score's zero pattern."""

@@ -66,7 +66,7 @@ def _v_constant(V: np.ndarray, blocks: FrameBlocks, *, chunk: int = 1024) -> flo
     -sum(V) log(EPS) for frames where no component may sound (the model is zero there)."""
     total = 0.0
     for n0 in range(0, V.shape[1], chunk):
-        Vb = V[:, n0: n0 + chunk]
+        Vb = V[:, n0: n0 + chunk].astype(np.float32)
         total += float(np.sum(Vb * np.log(Vb + EPS) - Vb, dtype=np.float64))
     covered = np.zeros(V.shape[1], bool)
     for n0, n1 in blocks.bounds:
@@ -83,7 +83,8 @@ def _check(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups: np.ndarra
         raise ValueError(f"shapes do not match: V {V.shape}, W {W0.shape}, H {H0.shape}")
     if len(comp_groups) != W0.shape[1]:
         raise ValueError(f"{len(comp_groups)} component groups for {W0.shape[1]} components")
-    if (W0 < 0).any() or (H0 < 0).any() or (V < 0).any():
+    negative_V = any(bool((V[:, i: i + 1024] < 0).any()) for i in range(0, V.shape[1], 1024))
+    if (W0 < 0).any() or (H0 < 0).any() or negative_V:
         raise ValueError("V, W and H must be nonnegative")
     if focus < 0:
         raise ValueError(f"focus must be >= 0, got {focus}")
@@ -95,7 +96,7 @@ def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_group
                        ) -> Generator[NMFStep, None, NMFResult]:
     """Factorise V ≈ W H (generalised KL) with group-focused template updates.
 
-    V: nonnegative float32 (n_bins, n_frames); W0 (n_bins, K), H0 (K, n_frames): start and zero
+    V: nonnegative float32 or float16 (n_bins, n_frames; read block by block, never copied); W0 (n_bins, K), H0 (K, n_frames): start and zero
     pattern; comp_groups: int (K,), the group of each component. ``focus`` >= 0 is the exponent
     of the dominance weights (0: plain KL updates). ``update_H=False`` keeps H fixed (template
     refinement). Stops after ``iterations`` or when the relative cost change is below ``tol``;
@@ -105,7 +106,9 @@ def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_group
     """
     if cost_every < 1:
         raise ValueError(f"cost_every must be >= 1, got {cost_every}")
-    V = np.asarray(V, dtype=np.float32)
+    V = np.asarray(V)
+    if V.dtype not in (np.float16, np.float32):
+        V = V.astype(np.float32)
     comp_groups = np.asarray(comp_groups)
     _check(V, W0, H0, comp_groups, focus)
     t0 = time.perf_counter()

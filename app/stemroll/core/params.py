@@ -26,6 +26,9 @@ class SeparationParams:
     template_focus: how much each part's templates learn only from the time-frequency cells that
         part dominates (exponent of the dominance weights, ``core.informed_nmf``); 0 is the
         plain KL update. Applies to the 'nmf' engine with the 'kl' divergence.
+    fine_window_s / fine_iterations / fine_tolerance_cents: after the factorisation the templates
+        are learned again on a longer window (finer frequency grid, same hop) with the activations
+        fixed, and the masks are applied there (``core.refine``). 0 seconds or 0 iterations: off.
     """
 
     window_s: float = 0.093
@@ -44,6 +47,9 @@ class SeparationParams:
     mask_power: float = 2.0
     engine: Literal["nmf", "nae"] = "nmf"
     template_focus: float = 2.0
+    fine_window_s: float = 0.186
+    fine_iterations: int = 12
+    fine_tolerance_cents: float = 60.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -51,13 +57,16 @@ class SeparationParams:
             raise ValueError(f"divergence must be 'kl' or 'euclidean', got '{self.divergence}'")
         if self.iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {self.iterations}")
+        if self.fine_iterations < 0:
+            raise ValueError(f"fine_iterations must be >= 0, got {self.fine_iterations}")
         if self.n_harmonics < 1:
             raise ValueError(f"n_harmonics must be >= 1, got {self.n_harmonics}")
         if self.mask_power <= 0:
             raise ValueError(f"mask_power must be > 0, got {self.mask_power}")
         if self.residual_components < 0:
             raise ValueError(f"residual_components must be >= 0, got {self.residual_components}")
-        for name in ("tolerance_cents", "onset_tolerance_s", "offset_tolerance_s", "window_s", "template_focus"):
+        for name in ("tolerance_cents", "onset_tolerance_s", "offset_tolerance_s", "window_s", "template_focus",
+                     "fine_window_s", "fine_tolerance_cents"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

@@ -17,6 +17,7 @@ from .constraints import RESIDUAL_GROUP, Component, build_constraints
 from .informed_nmf import informed_nmf_steps
 from .nmf import NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
+from .refine import fine_stft_config, fine_templates, half_magnitude, refine_steps
 from .score import RESIDUAL_NAME, Note, NoteGroup
 from .segments import group_masks, magnitude, resynthesis_blocks
 from .spectral import STFTConfig
@@ -29,7 +30,7 @@ COST_EVERY = 5  # the informed engine computes its cost (a logarithm per cell) e
 class Progress:
     """One report from a running separation. ``fraction`` in [0, 1]."""
 
-    stage: str  # 'analyse' | 'factorise' | 'resynthesise' | 'done'
+    stage: str  # 'analyse' | 'factorise' | 'refine' | 'resynthesise' | 'done'
     fraction: float
     iteration: int | None = None
     cost: float | None = None
@@ -52,7 +53,12 @@ class Stem:
 
 @dataclass
 class SeparationResult:
-    """Stems (groups in order, residual last), the factorisation and its costs."""
+    """Stems (groups in order, residual last), the factorisation and its costs.
+
+    ``cfg``, ``W`` (cfg.n_bins, K) and ``H`` (K, n_frames) are the model the masks came from: after
+    a refinement (``core.refine``) the long window and its templates. ``costs`` are the
+    factorisation's (on the analysis window).
+    """
 
     stems: list[Stem]
     sample_rate: int
@@ -107,7 +113,8 @@ def factorise_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, params: Separ
     With the 'nmf' engine, the 'kl' divergence, ``params.template_focus > 0`` and the components'
     groups given, the templates learn where their group dominates (``core.informed_nmf``).
     """
-    if params.engine == "nmf" and params.divergence == "kl" and params.template_focus > 0 and comp_groups is not None:
+    focused = params.engine == "nmf" and params.divergence == "kl" and params.template_focus > 0
+    if focused and comp_groups is not None:
         return informed_nmf_steps(V, W0, H0, comp_groups, iterations=params.iterations, tol=params.tol,
                                   focus=params.template_focus, cost_every=COST_EVERY)
     if params.engine == "nae":
@@ -145,7 +152,8 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     H0 = scale_activations(V, cons.W0, cons.H0)
     yield Progress("analyse", 1.0, elapsed_s=time.perf_counter() - t_start)
 
-    gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng, comp_groups=cons.component_groups())
+    gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng,
+                          comp_groups=cons.component_groups())
     total = max(params.iterations, 1)
     try:
         while True:
@@ -154,14 +162,36 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
                            time.perf_counter() - t_start)
     except StopIteration as stop:
         res = stop.value
+    W, H, costs = res.W, res.H, list(res.costs)
+
+    fine = fine_stft_config(cfg, sample_rate, params)
+    if fine is not None:
+        del V, H0, gen  # the coarse spectrogram is not needed any more: free it before the fine one
+        yield Progress("refine", 0.0, elapsed_s=time.perf_counter() - t_start)
+        V_fine = half_magnitude(audio, fine, segment_frames=1024 * cfg.n_fft // fine.n_fft)
+        W_fine0 = fine_templates(cons.components, cfg=cfg, fine=fine, sample_rate=sample_rate, params=params,
+                                 rng=rng)
+        gen = refine_steps(V_fine, W_fine0, H, cons.component_groups(), params=params, cost_every=COST_EVERY)
+        try:
+            while True:
+                step = next(gen)
+                yield Progress("refine", (step.iteration + 1) / max(params.fine_iterations, 1), step.iteration,
+                               None, time.perf_counter() - t_start)
+        except StopIteration as stop:
+            W, H = stop.value.W, stop.value.H
+        del V_fine
+    coarse_n_fft = cfg.n_fft
+    if fine is not None:
+        cfg = fine
+    segment_frames = max(1, 512 * coarse_n_fft // cfg.n_fft)  # the long window: as much memory per segment
 
     group_ids = [g.id for g in groups]
-    masks = group_masks(res.W, res.H, cons.component_groups(), group_ids, power=params.mask_power)
+    masks = group_masks(W, H, cons.component_groups(), group_ids, power=params.mask_power)
     counts = {g: 0 for g in group_ids}
     for note in notes:
         counts[note.group_id] = counts.get(note.group_id, 0) + 1
     out = np.empty((len(groups) + 1, *audio.shape), np.float32)
-    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=len(groups)):
+    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=len(groups), segment_frames=segment_frames):
         out[:, :, s0: s0 + block.shape[2]] = block
         yield Progress("resynthesise", min(1.0, (s0 + block.shape[2]) / max(n, 1)),
                        elapsed_s=time.perf_counter() - t_start)
@@ -169,5 +199,4 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     stems.append(Stem(RESIDUAL_NAME, RESIDUAL_GROUP, out[-1], 0))
     elapsed = time.perf_counter() - t_start
     yield Progress("done", 1.0, elapsed_s=elapsed)
-    return SeparationResult(stems, sample_rate, res.costs, cfg, params, res.W, res.H, cons.components, elapsed,
-                            res.converged)
+    return SeparationResult(stems, sample_rate, costs, cfg, params, W, H, cons.components, elapsed, res.converged)
