@@ -121,6 +121,4 @@ def build_constraints(notes: Sequence[Note], groups: Sequence[NoteGroup], *, n_f
     K = len(comps)
     W0 = np.stack(wcols, axis=1) if K else np.zeros((n_bins, 0), np.float32)
     H0 = np.stack(hrows, axis=0) if K else np.zeros((0, n_frames), np.float32)
-    # Break symmetry a little inside the allowed regions; zeros stay zeros.
-    H0 = H0 * rng.uniform(0.9, 1.1, H0.shape).astype(np.float32)
     return Constraints(W0.astype(np.float32), H0.astype(np.float32), comps, [g.id for g in groups])

@@ -21,6 +21,7 @@ from .refine import fine_stft_config, fine_templates, half_magnitude, refine_ste
 from .score import RESIDUAL_NAME, Note, NoteGroup
 from .segments import group_masks, magnitude, resynthesis_blocks
 from .spectral import STFTConfig
+from .unisons import UnisonRegion, unison_regions
 
 
 COST_EVERY = 5  # the informed engine computes its cost (a logarithm per cell) every 5th iteration
@@ -57,7 +58,8 @@ class SeparationResult:
 
     ``cfg``, ``W`` (cfg.n_bins, K) and ``H`` (K, n_frames) are the model the masks came from: after
     a refinement (``core.refine``) the long window and its templates. ``costs`` are the
-    factorisation's (on the analysis window).
+    factorisation's (on the analysis window). ``unisons``: where two groups hold the same pitch
+    (``core.unisons``: how those stretches are split, for the user to check).
     """
 
     stems: list[Stem]
@@ -70,6 +72,7 @@ class SeparationResult:
     components: list[Component] = field(default_factory=list)
     elapsed_s: float = 0.0
     converged: bool = False
+    unisons: list[UnisonRegion] = field(default_factory=list)
 
     def stem(self, name: str) -> Stem:
         for s in self.stems:
@@ -199,4 +202,5 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     stems.append(Stem(RESIDUAL_NAME, RESIDUAL_GROUP, out[-1], 0))
     elapsed = time.perf_counter() - t_start
     yield Progress("done", 1.0, elapsed_s=elapsed)
-    return SeparationResult(stems, sample_rate, costs, cfg, params, W, H, cons.components, elapsed, res.converged)
+    return SeparationResult(stems, sample_rate, costs, cfg, params, W, H, cons.components, elapsed, res.converged,
+                            unison_regions(notes))
