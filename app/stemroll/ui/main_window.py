@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QWidget)
 
+from .align_commands import AlignCommands
 from .autosave import Autosaver, offer_recovery
 from .canvas import EditorCanvas
 from .document import Document
@@ -50,6 +51,7 @@ class MainWindow(FileCommands, QMainWindow):
         self.resize(1400, 860)
         self._build_docks()
         self._build_actions()
+        self.aligner = AlignCommands(self)  # Align, doubtful notes, pins, nudges
         self._build_menus_and_toolbars()
         self._build_status_bar()
         self._connect()
@@ -170,11 +172,12 @@ class MainWindow(FileCommands, QMainWindow):
         m = mb.addMenu("&Edit")
         m.addActions([self.undo_action, self.redo_action])
         m.addSeparator()
-        m.addActions([self.select_all_action, self.delete_action, self.assign_action])
+        m.addActions([self.select_all_action, self.delete_action, self.assign_action, *self.aligner.edit_actions])
         m = mb.addMenu("&View")
         m.addActions(list(self.tool_actions.values()))
         m.addSeparator()
         m.addActions([self.overlay_action, self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action])
+        m.addActions(self.aligner.view_actions)
         m.addSeparator()
         for d in (self.groups_dock, self.run_dock, self.params_dock):
             m.addAction(d.toggleViewAction())
@@ -182,6 +185,8 @@ class MainWindow(FileCommands, QMainWindow):
         m.addActions([self.teaching_action, self.presentation_action])
         m = mb.addMenu("&Separation")
         m.addActions([self.separate_action, self.cancel_action])
+        m.addSeparator()
+        m.addActions(self.aligner.separation_actions)
         m = mb.addMenu("&Playback")
         m.addActions([self.play_action, self.stop_action, self.home_action, self.end_action])
         m = mb.addMenu("&Help")
@@ -200,7 +205,7 @@ class MainWindow(FileCommands, QMainWindow):
                   [self.undo_action, self.redo_action],
                   [*self.tool_actions.values(), self.overlay_action],
                   [self.zoom_out_action, self.zoom_in_action, self.zoom_fit_action],
-                  [self.separate_action, self.export_action])
+                  [self.aligner.align_action, self.separate_action, self.export_action])
         for i, actions in enumerate(groups):
             if i:
                 tb.addSeparator()
@@ -278,7 +283,7 @@ class MainWindow(FileCommands, QMainWindow):
         running, loading = s.separation.is_running(), s.load_task.is_running()
         has_notes = len(doc.score) > 0
         self.separate_action.setEnabled(doc.audio is not None and has_notes and not running and not loading)
-        self.cancel_action.setEnabled(running or loading)
+        self.cancel_action.setEnabled(running or loading or self.aligner.task.is_running())
         self.export_action.setEnabled(doc.result is not None)
         self.export_midi_action.setEnabled(has_notes)
         self.save_action.setEnabled(has_notes or doc.audio is not None)
@@ -350,6 +355,7 @@ class MainWindow(FileCommands, QMainWindow):
         close_teaching_window(self)
         self.transport.shutdown()
         self.session.shutdown()
+        self.aligner.shutdown()
         if self.autosaver is not None:  # a clean exit: nothing to recover next time
             self.autosaver.finish()
         event.accept()

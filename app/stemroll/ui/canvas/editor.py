@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ...core.display import NoteTable, format_time, unison_regions
 from ...core.edits import DeleteNotes, assign_group
 from ...core.units import midi_to_hz, note_name
+from .align_marks import AlignMarks
 from .axes import KeyboardAxis, TimeAxis, TimeRuler
 from .gestures import TOOLS, Gestures
 from .notes_item import LanesItem, NotesItem
@@ -82,6 +83,7 @@ class EditorCanvas(QWidget):
         self.roll_view.addItem(_z(LanesItem(), -30), ignoreBounds=True)
         self.roll_view.addItem(self.notes_item, ignoreBounds=True)
         self.spec_view.addItem(self.overlay_item, ignoreBounds=True)
+        self.align_marks = AlignMarks(self)  # doubtful notes and pins of the alignment
         self.playheads = [make_playhead(), make_playhead()]
         self.loops = [LoopRegion(), LoopRegion()]
         self.bands = {"spec": make_band(), "roll": make_band()}
@@ -138,6 +140,7 @@ class EditorCanvas(QWidget):
     def set_overlay(self, on: bool) -> None:
         self.overlay = bool(on)
         self.overlay_item.setVisible(self.overlay)
+        self.align_marks.set_overlay(self.overlay)
 
     def selected_ids(self) -> tuple[int, ...]:
         return self._selected
@@ -250,7 +253,8 @@ class EditorCanvas(QWidget):
     def describe(self, view, t: float, p: float) -> tuple[str, str]:
         """Tooltip and cursor for the pointer at (t, p) over ``view``."""
         if view.role == "roll" or (self.overlay and self.gestures.note_at(t, p) is not None):
-            return self.gestures.describe(t, p)
+            text, cursor = self.gestures.describe(t, p)
+            return self.align_marks.annotate(text, self.gestures.note_at(t, p)), cursor
         db = self.spectrogram.value_at(t, p)
         pitch = int(np.clip(np.rint(p), 0, 127))
         cents = int(round((p - pitch) * 100))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QMenu, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from ...core import edits
@@ -56,10 +56,12 @@ class _PitchSpin(QSpinBox):
 
 class GroupsPanel(QWidget):
     """Signals: ``solo_mute_changed()`` (read ``soloed()`` / ``muted()``, sets of group ids; the
-    residual is ``RESIDUAL_GROUP``), ``assign_requested(int)`` (assign the canvas selection)."""
+    residual is ``RESIDUAL_GROUP``), ``assign_requested(int)`` (assign the canvas selection),
+    ``select_notes_requested(int)`` (select the group's notes: context menu, or double-click its count)."""
 
     solo_mute_changed = Signal()
     assign_requested = Signal(int)
+    select_notes_requested = Signal(int)
 
     def __init__(self, doc: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -87,6 +89,9 @@ class GroupsPanel(QWidget):
             head.setSectionResizeMode(c, QHeaderView.ResizeToContents)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.table.cellDoubleClicked.connect(self._on_cell_double_clicked)
+        self.table.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
 
         self.add_button = QPushButton("Add")
         self.add_button.setToolTip("Add an empty group (a new stem) and make it the one you paint with")
@@ -217,6 +222,8 @@ class GroupsPanel(QWidget):
                 self.table.setItem(r, NAME, item)
                 c = QTableWidgetItem(count)
                 c.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                if gid != RESIDUAL_GROUP:
+                    c.setToolTip(f"Double-click to select the {count} notes of {name} (then drag them in time)")
                 c.setFlags(Qt.ItemIsEnabled | (Qt.ItemIsSelectable if gid != RESIDUAL_GROUP else Qt.NoItemFlags))
                 self.table.setItem(r, COUNT, c)
                 for col, letter, tip in ((SOLO, "S", "Solo: hear only the soloed stems"),
@@ -270,6 +277,29 @@ class GroupsPanel(QWidget):
             gid = self._row_ids[min(rows)]
             if gid != RESIDUAL_GROUP:
                 self._doc.set_current_group(gid)
+
+    def _on_cell_double_clicked(self, row: int, column: int) -> None:
+        if column == COUNT and row < len(self._row_ids) and self._row_ids[row] != RESIDUAL_GROUP:
+            self.select_notes_requested.emit(self._row_ids[row])
+
+    def context_menu(self, row: int) -> QMenu | None:
+        """The menu of a group's row (None for the residual); built on request (tests read it)."""
+        if not 0 <= row < len(self._row_ids) or self._row_ids[row] == RESIDUAL_GROUP:
+            return None
+        gid = self._row_ids[row]
+        menu = QMenu(self)
+        act = menu.addAction("Select notes of this group")
+        act.setToolTip("Select every note of this group, to drag or nudge them in time together")
+        act.triggered.connect(lambda: self.select_notes_requested.emit(gid))
+        act = menu.addAction("Assign selection to this group")
+        act.triggered.connect(lambda: self.assign_requested.emit(gid))
+        return menu
+
+    def _on_context_menu(self, pos) -> None:
+        menu = self.context_menu(self.table.rowAt(pos.y()))
+        if menu is not None:
+            menu.setAttribute(Qt.WA_DeleteOnClose)
+            menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() == NAME and item.row() < len(self._row_ids):
