@@ -25,10 +25,11 @@ PIN_HEAD_PX = 4.5
 class AlignMarksItem(pg.GraphicsObject):
     """Paints the marks over ``notes`` (a NotesItem in the same view); state comes from ``AlignMarks``."""
 
-    def __init__(self, marks: "AlignMarks", notes):
+    def __init__(self, marks: "AlignMarks", notes, *, hatch: QColor):
         super().__init__()
         self._marks = marks
         self._notes = notes
+        self._hatch = hatch  # dark over filled notes, red over the spectrogram
         self.setZValue(20)
 
     def boundingRect(self):  # noqa: N802
@@ -57,7 +58,7 @@ class AlignMarksItem(pg.GraphicsObject):
     def _paint_doubtful(self, p, rects: np.ndarray) -> None:
         qrects = [QRectF(*r).adjusted(-1.5, -1.5, 1.5, 1.5) for r in rects.tolist()]
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QBrush(QColor(255, 77, 77, 170), Qt.BrushStyle.FDiagPattern))
+        p.setBrush(QBrush(self._hatch, Qt.BrushStyle.FDiagPattern))
         p.drawRects(qrects)
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QPen(QColor(0, 0, 0, 200), 4.0))
@@ -105,8 +106,8 @@ class AlignMarks:
         self.pins: dict[int, float] = {}
         self.doubtful_ids = np.zeros(0, np.int64)
         self.pinned_ids = np.zeros(0, np.int64)
-        self.roll_item = AlignMarksItem(self, canvas.notes_item)
-        self.spec_item = AlignMarksItem(self, canvas.overlay_item)
+        self.roll_item = AlignMarksItem(self, canvas.notes_item, hatch=QColor(0, 0, 0, 170))
+        self.spec_item = AlignMarksItem(self, canvas.overlay_item, hatch=QColor(255, 77, 77, 200))
         self.spec_item.setVisible(False)
         canvas.roll_view.addItem(self.roll_item, ignoreBounds=True)
         canvas.spec_view.addItem(self.spec_item, ignoreBounds=True)
