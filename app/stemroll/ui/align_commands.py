@@ -220,6 +220,7 @@ class AlignCommands(QObject):
     @Slot(object)
     def _on_finished(self, result) -> None:
         snap, doc = self.task.tag, self.doc
+        self.task.tag = None  # do not keep the recording alive through the snapshot
         if doc.audio is not snap.audio:
             self.status.emit("Another recording was opened while aligning; the notes were not moved.")
             return
@@ -243,11 +244,13 @@ class AlignCommands(QObject):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        self.task.tag = None
         self.status.emit("Alignment failed; the notes were not moved.")
         self.error.emit(f"Align: {message}")
 
     @Slot()
     def _on_cancelled(self) -> None:
+        self.task.tag = None
         self.status.emit("Alignment cancelled; the notes were not moved.")
 
     # ---- doubtful notes ---------------------------------------------------------------------------
