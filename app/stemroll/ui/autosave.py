@@ -127,7 +127,8 @@ class Autosaver(QObject):
             return None
         d = self.doc
         data = project_dict(d.score, folder=self.folder, params=d.params, audio_path=d.audio_path,
-                            midi_path=d.midi_path, current_group_id=d.current_group_id)
+                            midi_path=d.midi_path, current_group_id=d.current_group_id,
+                            anchors=getattr(d, "anchors", None))
         data["recovery"] = {"project_path": str(d.project_path) if d.project_path else None, "title": d.title,
                             "saved_at": time.time(), "pid": os.getpid()}
         try:

@@ -143,7 +143,7 @@ class MainWindow(FileCommands, QMainWindow):
         self.zoom_fit_action = A("Zoom to &fit", "Show the whole piece", self.canvas.zoom_to_fit, K("Ctrl+0"))
         self.separate_action = A("&Separate", "Split the recording into one stem per group", self.session.separate,
                                  K("Ctrl+R"))
-        self.cancel_action = A("&Cancel separation", "Stop the running separation", self.session.cancel,
+        self.cancel_action = A("&Cancel", "Stop the running separation or alignment", self.session.cancel,
                                K("Ctrl+."))
         t = self.transport
         self.play_action = A("&Play / pause", "Play or pause from the playhead", t.toggle_play, K(Qt.Key_Space))
