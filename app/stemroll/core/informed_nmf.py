@@ -19,13 +19,31 @@ temporary is allocated.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
-from typing import Generator
+from typing import Callable, Generator
 
 import numpy as np
 
 from .nmf import EPS, NMFResult, NMFStep
+
+
+_blas = None
+
+
+def _one_blas_thread():
+    """Context: BLAS limited to one thread while a pass runs. The block products are small: a
+    second BLAS thread gains nothing and, when another process holds a core, makes them 5-20x
+    slower. The limit is process-wide, so it is held during a pass, never across a ``yield``."""
+    global _blas
+    try:
+        if _blas is None:
+            from threadpoolctl import ThreadpoolController
+            _blas = ThreadpoolController()
+        return _blas.limit(limits=1, user_api="blas")
+    except ImportError:
+        return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
@@ -92,7 +110,8 @@ def _check(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups: np.ndarra
 
 def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups: np.ndarray, *,
                        iterations: int = 30, tol: float = 1e-4, focus: float = 2.0, update_H: bool = True,
-                       update_W: bool = True, block_frames: int = 64, cost_every: int = 1
+                       update_W: bool = True, block_frames: int = 64, cost_every: int = 1,
+                       project_H: Callable[[np.ndarray], None] | None = None
                        ) -> Generator[NMFStep, None, NMFResult]:
     """Factorise V ≈ W H (generalised KL) with group-focused template updates.
 
@@ -103,6 +122,8 @@ def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_group
     the cost yielded with iteration i is that of the model before its update. ``cost_every=k``
     computes the cost (a logarithm per cell) on iterations 0, k, 2k, ... only and repeats the last
     value in between (``cost_fresh=False``); convergence is tested between computed costs.
+    ``project_H(H)``, if given, is applied in place after every activation update (a prior such
+    as ``core.priors.decay_projection``; it must keep H nonnegative and its zeros).
     """
     if cost_every < 1:
         raise ValueError(f"cost_every must be >= 1, got {cost_every}")
@@ -121,7 +142,10 @@ def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_group
     last = float("nan")
     for it in range(iterations):
         fresh = it % cost_every == 0
-        c = _h_pass(V, WT, H, blocks, const, update=update_H, want_cost=fresh)
+        with _one_blas_thread():
+            c = _h_pass(V, WT, H, blocks, const, update=update_H, want_cost=fresh)
+        if project_H is not None and update_H:
+            project_H(H)
         if fresh:
             converged = it > 0 and abs(last - c) <= tol * max(abs(last), 1e-30)
             last = c
@@ -132,13 +156,15 @@ def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_group
         if converged:
             break
         if update_W:
-            _w_pass(V, WT, H, blocks, focus)
+            with _one_blas_thread():
+                _w_pass(V, WT, H, blocks, focus)
             s = WT.sum(axis=1)
             s[s <= 0] = 1.0
             WT /= s[:, None]
             H *= s[:, None]
     if not converged:
-        costs.append(_h_pass(V, WT, H, blocks, const, update=False, want_cost=True))
+        with _one_blas_thread():
+            costs.append(_h_pass(V, WT, H, blocks, const, update=False, want_cost=True))
     return NMFResult(np.ascontiguousarray(WT.T), H, costs, converged)
 
 

@@ -26,6 +26,9 @@ class SeparationParams:
     template_focus: how much each part's templates learn only from the time-frequency cells that
         part dominates (exponent of the dominance weights, ``core.informed_nmf``); 0 is the
         plain KL update. Applies to the 'nmf' engine with the 'kl' divergence.
+    decay_prior: hold the notes of parts that die away (piano, guitar) to a non-increasing envelope
+        after their attack in the last third of the iterations, when the recording also has
+        sustained parts (``core.priors``; which parts decay is measured, not assumed).
     fine_window_s / fine_iterations / fine_tolerance_cents: after the factorisation the templates
         are learned again on a longer window (finer frequency grid, same hop) with the activations
         fixed, and the masks are applied there (``core.refine``). 0 seconds or 0 iterations: off.
@@ -47,6 +50,7 @@ class SeparationParams:
     mask_power: float = 2.0
     engine: Literal["nmf", "nae"] = "nmf"
     template_focus: float = 2.0
+    decay_prior: bool = True
     fine_window_s: float = 0.186
     fine_iterations: int = 12
     fine_tolerance_cents: float = 60.0

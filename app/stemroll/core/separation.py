@@ -17,6 +17,7 @@ from .constraints import RESIDUAL_GROUP, Component, build_constraints
 from .informed_nmf import informed_nmf_steps
 from .nmf import NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
+from .priors import MIN_NOTE_S, decay_prior_steps, note_spans
 from .refine import fine_stft_config, fine_templates, half_magnitude, refine_steps
 from .score import RESIDUAL_NAME, Note, NoteGroup
 from .segments import group_masks, magnitude, resynthesis_blocks
@@ -59,7 +60,9 @@ class SeparationResult:
     ``cfg``, ``W`` (cfg.n_bins, K) and ``H`` (K, n_frames) are the model the masks came from: after
     a refinement (``core.refine``) the long window and its templates. ``costs`` are the
     factorisation's (on the analysis window). ``unisons``: where two groups hold the same pitch
-    (``core.unisons``: how those stretches are split, for the user to check).
+    (``core.unisons``: how those stretches are split, for the user to check). ``sustain_ratios``:
+    group id -> how much its notes keep of their attack (``core.priors``; below 0.5: a decaying
+    part such as a piano), when the decay prior ran.
     """
 
     stems: list[Stem]
@@ -73,6 +76,7 @@ class SeparationResult:
     elapsed_s: float = 0.0
     converged: bool = False
     unisons: list[UnisonRegion] = field(default_factory=list)
+    sustain_ratios: dict[int, float] = field(default_factory=dict)
 
     def stem(self, name: str) -> Stem:
         for s in self.stems:
@@ -155,8 +159,18 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     H0 = scale_activations(V, cons.W0, cons.H0)
     yield Progress("analyse", 1.0, elapsed_s=time.perf_counter() - t_start)
 
-    gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng,
-                          comp_groups=cons.component_groups())
+    focused = params.engine == "nmf" and params.divergence == "kl" and params.template_focus > 0
+    if focused and params.decay_prior:
+        spans = note_spans(notes, cons.components, n_frames=V.shape[1], sample_rate=sample_rate,
+                           hop_length=cfg.hop_length, onset_tolerance_s=params.onset_tolerance_s,
+                           offset_tolerance_s=params.offset_tolerance_s)
+        gen = decay_prior_steps(V, cons.W0, H0, cons.component_groups(), spans, cons.components,
+                                iterations=params.iterations, tol=params.tol, focus=params.template_focus,
+                                min_frames=int(round(MIN_NOTE_S * sample_rate / cfg.hop_length)),
+                                cost_every=COST_EVERY)
+    else:
+        gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng,
+                              comp_groups=cons.component_groups())
     total = max(params.iterations, 1)
     try:
         while True:
@@ -165,6 +179,9 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
                            time.perf_counter() - t_start)
     except StopIteration as stop:
         res = stop.value
+    ratios: dict[int, float] = {}
+    if isinstance(res, tuple):
+        res, ratios, _ = res
     W, H, costs = res.W, res.H, list(res.costs)
 
     fine = fine_stft_config(cfg, sample_rate, params)
@@ -203,4 +220,4 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     elapsed = time.perf_counter() - t_start
     yield Progress("done", 1.0, elapsed_s=elapsed)
     return SeparationResult(stems, sample_rate, costs, cfg, params, W, H, cons.components, elapsed, res.converged,
-                            unison_regions(notes))
+                            unison_regions(notes), ratios)
