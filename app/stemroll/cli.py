@@ -300,8 +300,18 @@ def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: s
     report.say(f"{audio_path.name}: {audio.duration_s:.1f} s, {audio.sample_rate} Hz, {audio.channels} channel(s); "
                f"{len(score)} notes in {len(score.groups)} groups: " + ", ".join(g.name for g in score.groups))
     result = run_separation(audio, score, params, report)
-    for u in getattr(result, "unisons", None) or []:
-        report.say(f"note: unison between groups at {u}")
+    unisons = list(getattr(result, "unisons", None) or [])
+    if unisons:
+        from .core.units import note_name
+
+        names = {g.id: g.name for g in score.groups}
+        report.say(f"note: {len(unisons)} places where two groups hold the same pitch at once; that sound is "
+                   "split between them:")
+        for u in unisons[:10]:
+            report.say(f"  {note_name(u.pitch):>4}  {u.t0_s:8.2f}-{u.t1_s:8.2f} s  "
+                       f"{names.get(u.group_a, u.group_a)} / {names.get(u.group_b, u.group_b)}")
+        if len(unisons) > 10:
+            report.say(f"  ... and {len(unisons) - 10} more")
     written = export_stems(result, out, song=audio_path.stem, fmt=fmt, bits=bits, force=force,
                            score=score if midi else None)
     for w in written.warnings:
