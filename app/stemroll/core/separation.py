@@ -15,7 +15,7 @@ import numpy as np
 
 from .constraints import RESIDUAL_GROUP, Component, build_constraints
 from .informed_nmf import informed_nmf_steps
-from .nmf import NMFStep, nmf_steps, scale_activations
+from .nmf import NMFResult, NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
 from .priors import MIN_NOTE_S, decay_prior_steps, note_spans
 from .refine import fine_stft_config, fine_templates, half_magnitude, refine_steps
@@ -120,8 +120,7 @@ def factorise_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, params: Separ
     With the 'nmf' engine, the 'kl' divergence, ``params.template_focus > 0`` and the components'
     groups given, the templates learn where their group dominates (``core.informed_nmf``).
     """
-    focused = params.engine == "nmf" and params.divergence == "kl" and params.template_focus > 0
-    if focused and comp_groups is not None:
+    if _focused(params) and comp_groups is not None:
         return informed_nmf_steps(V, W0, H0, comp_groups, iterations=params.iterations, tol=params.tol,
                                   focus=params.template_focus, cost_every=COST_EVERY)
     if params.engine == "nae":
@@ -131,6 +130,32 @@ def factorise_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, params: Separ
                          rng=rng)
     return nmf_steps(V, W0, H0, divergence=params.divergence, iterations=params.iterations, tol=params.tol,
                      n_threads=n_threads)
+
+
+def _focused(params: SeparationParams) -> bool:
+    return params.engine == "nmf" and params.divergence == "kl" and params.template_focus > 0
+
+
+def _factorise(V: np.ndarray, cons, H0: np.ndarray, notes: Sequence[Note], params: SeparationParams, *,
+               sample_rate: int, cfg: STFTConfig, n_threads: int | None, rng: np.random.Generator
+               ) -> Generator[NMFStep, None, tuple[NMFResult, dict[int, float]]]:
+    """The factorisation stage: yields ``NMFStep``s, returns (result, sustain ratios per group).
+
+    With the informed engine and ``params.decay_prior`` it runs ``core.priors.decay_prior_steps``
+    (the ratios are measured there); otherwise ``factorise_steps`` (no ratios).
+    """
+    if _focused(params) and params.decay_prior:
+        spans = note_spans(notes, cons.components, n_frames=V.shape[1], sample_rate=sample_rate,
+                           hop_length=cfg.hop_length, onset_tolerance_s=params.onset_tolerance_s,
+                           offset_tolerance_s=params.offset_tolerance_s)
+        res, ratios, _ = yield from decay_prior_steps(
+            V, cons.W0, H0, cons.component_groups(), spans, cons.components, iterations=params.iterations,
+            tol=params.tol, focus=params.template_focus,
+            min_frames=int(round(MIN_NOTE_S * sample_rate / cfg.hop_length)), cost_every=COST_EVERY)
+        return res, ratios
+    res = yield from factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng,
+                                     comp_groups=cons.component_groups())
+    return res, {}
 
 
 def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], groups: Sequence[NoteGroup],
@@ -159,18 +184,7 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     H0 = scale_activations(V, cons.W0, cons.H0)
     yield Progress("analyse", 1.0, elapsed_s=time.perf_counter() - t_start)
 
-    focused = params.engine == "nmf" and params.divergence == "kl" and params.template_focus > 0
-    if focused and params.decay_prior:
-        spans = note_spans(notes, cons.components, n_frames=V.shape[1], sample_rate=sample_rate,
-                           hop_length=cfg.hop_length, onset_tolerance_s=params.onset_tolerance_s,
-                           offset_tolerance_s=params.offset_tolerance_s)
-        gen = decay_prior_steps(V, cons.W0, H0, cons.component_groups(), spans, cons.components,
-                                iterations=params.iterations, tol=params.tol, focus=params.template_focus,
-                                min_frames=int(round(MIN_NOTE_S * sample_rate / cfg.hop_length)),
-                                cost_every=COST_EVERY)
-    else:
-        gen = factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng,
-                              comp_groups=cons.component_groups())
+    gen = _factorise(V, cons, H0, notes, params, sample_rate=sample_rate, cfg=cfg, n_threads=n_threads, rng=rng)
     total = max(params.iterations, 1)
     try:
         while True:
@@ -178,10 +192,7 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
             yield Progress("factorise", step.iteration / total, step.iteration, step.cost,
                            time.perf_counter() - t_start)
     except StopIteration as stop:
-        res = stop.value
-    ratios: dict[int, float] = {}
-    if isinstance(res, tuple):
-        res, ratios, _ = res
+        res, ratios = stop.value
     W, H, costs = res.W, res.H, list(res.costs)
 
     fine = fine_stft_config(cfg, sample_rate, params)
