@@ -40,6 +40,11 @@ _PARAM_HELP = {
     "mask_power": "soft-mask exponent (2 = Wiener; higher = harder separation, more artefacts)",
     "engine": "nmf (default) or nae (nonnegative autoencoder)",
     "seed": "random seed (results are reproducible for one seed)",
+    "template_focus": "how strongly each part's templates learn only where that part dominates (0: plain NMF)",
+    "decay_prior": "keep dying-away notes (piano, guitar) from swelling again after their attack",
+    "fine_window_s": "longer window (s) on which templates and masks are refined after the fit (0: no refinement)",
+    "fine_iterations": "refinement passes on the longer window (0: none)",
+    "fine_tolerance_cents": "band around each partial (cents) during the refinement",
 }
 
 
