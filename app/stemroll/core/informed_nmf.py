@@ -200,17 +200,19 @@ def _w_pass(V: np.ndarray, WT: np.ndarray, H: np.ndarray, blocks: FrameBlocks, f
     p = np.float32(focus)
     for (n0, n1), a, parts in zip(blocks.bounds, blocks.active, blocks.by_group):
         Hb = H[a, n0:n1]
-        WH = WT[a].T @ Hb
-        WH += EPS
-        R = V[:, n0:n1] / WH
+        inv = WT[a].T @ Hb
+        inv += EPS
+        np.reciprocal(inv, out=inv)  # 1 / WH: the shares and the ratio below are products with it
+        R = np.multiply(V[:, n0:n1], inv, dtype=np.float32)
         if focus == 0 or len(parts) == 1:
             num[a] += Hb @ R.T
             den[a] += Hb.sum(axis=1)[:, None]
             continue
+        M = np.empty_like(inv)
         for idx in parts:
             Hg = H[idx, n0:n1]
-            M = WT[idx].T @ Hg
-            M /= WH
+            np.matmul(WT[idx].T, Hg, out=M)
+            M *= inv  # the group's share of the model
             if focus == 2.0:
                 M *= M
             elif focus != 1.0:
