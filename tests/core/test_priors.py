@@ -7,8 +7,7 @@ from stemroll.core.constraints import Component
 from stemroll.core.informed_nmf import informed_nmf_steps
 from stemroll.core.nmf import run
 from stemroll.core.params import SeparationParams
-from stemroll.core.priors import (decay_prior_steps, decay_projection, decaying_groups, note_spans,
-                                  sustain_ratios)
+from stemroll.core.priors import decay_prior_steps, decay_projection, decay_rates, decaying_groups, note_spans
 from stemroll.core.score import Note, NoteGroup
 from stemroll.core.separation import separate_steps
 from stemroll.core.units import midi_to_hz
@@ -51,14 +50,15 @@ def _envelopes():
     return comps, H, spans
 
 
-def test_sustain_ratios_tell_decaying_from_sustained_parts():
+def test_decay_rates_tell_decaying_from_sustained_parts():
     comps, H, spans = _envelopes()
-    r = sustain_ratios(H, spans, comps, min_frames=int(0.4 * FPS))
-    assert r[0] < 0.3 and 0.8 < r[1] < 1.3
+    r = decay_rates(H, spans, comps, min_frames=int(0.4 * FPS), frame_rate=FPS)
+    # exp(-2.5 t) falls 21.7 dB per second; the held part stays level
+    assert -25 < r[0] < -18 and abs(r[1]) < 2
     assert decaying_groups(r) == {0}
-    assert decaying_groups({0: 0.1, 1: 0.3}) == set()  # nothing sustained to protect: no prior
-    assert decaying_groups({0: 0.9}) == set()
-    assert sustain_ratios(H, spans, comps, min_frames=10_000) == {}  # no note long enough to tell
+    assert decaying_groups({0: -30.0, 1: -12.0}) == set()  # nothing sustained to protect: no prior
+    assert decaying_groups({0: 3.0}) == set()
+    assert decay_rates(H, spans, comps, min_frames=10_000, frame_rate=FPS) == {}  # no note long enough
 
 
 def test_the_projection_makes_envelopes_non_increasing_after_the_peak_only():
@@ -82,7 +82,7 @@ def test_the_prior_stage_numbers_its_steps_and_equals_plain_updates_without_deca
     H0 = rng.random((2, 80)).astype(np.float32)
     comps = [Component("harmonic", 0, 60), Component("harmonic", 1, 62)]
     groups = np.array([0, 1])
-    gen = decay_prior_steps(V, W0, H0, groups, [], comps, iterations=9, tol=0.0, focus=2.0, min_frames=5)
+    gen = decay_prior_steps(V, W0, H0, groups, [], comps, iterations=9, tol=0.0, focus=2.0, frame_rate=FPS)
     steps = []
     try:
         while True:
@@ -113,10 +113,10 @@ def test_a_piano_like_part_under_a_sustained_one_is_found_to_decay():
     audio = synth(piano, sample_rate=RATE, duration_s=5.3) + _sustained(held, duration_s=5.3)
     groups = [NoteGroup(0, "piano"), NoteGroup(1, "strings")]
     res = run(separate_steps(audio[None], RATE, piano + held, groups, SeparationParams(fine_iterations=3)))
-    assert res.sustain_ratios[0] < 0.5 <= res.sustain_ratios[1]
+    assert res.decay_db_per_s[0] < -5.0 <= res.decay_db_per_s[1]
     off = run(separate_steps(audio[None], RATE, piano + held, groups,
                              SeparationParams(decay_prior=False, fine_iterations=3)))
-    assert off.sustain_ratios == {}
+    assert off.decay_db_per_s == {}
     np.testing.assert_allclose(np.sum([s.audio for s in res.stems], axis=0)[0], audio, atol=1e-5)
 
 

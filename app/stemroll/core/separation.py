@@ -17,7 +17,7 @@ from .constraints import RESIDUAL_GROUP, Component, build_constraints
 from .informed_nmf import informed_nmf_steps
 from .nmf import NMFResult, NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
-from .priors import MIN_NOTE_S, decay_prior_steps, note_spans
+from .priors import decay_prior_steps, note_spans
 from .refine import fine_stft_config, fine_templates, half_magnitude, refine_steps
 from .score import RESIDUAL_NAME, Note, NoteGroup
 from .segments import group_masks, magnitude, resynthesis_blocks
@@ -60,9 +60,9 @@ class SeparationResult:
     ``cfg``, ``W`` (cfg.n_bins, K) and ``H`` (K, n_frames) are the model the masks came from: after
     a refinement (``core.refine``) the long window and its templates. ``costs`` are the
     factorisation's (on the analysis window). ``unisons``: where two groups hold the same pitch
-    (``core.unisons``: how those stretches are split, for the user to check). ``sustain_ratios``:
-    group id -> how much its notes keep of their attack (``core.priors``; below 0.5: a decaying
-    part such as a piano), when the decay prior ran.
+    (``core.unisons``: how those stretches are split, for the user to check). ``decay_db_per_s``:
+    group id -> how fast its notes fall after the attack (``core.priors``; below -5 dB/s: a
+    decaying part such as a piano), when the decay prior ran and the group has notes long enough.
     """
 
     stems: list[Stem]
@@ -76,7 +76,7 @@ class SeparationResult:
     elapsed_s: float = 0.0
     converged: bool = False
     unisons: list[UnisonRegion] = field(default_factory=list)
-    sustain_ratios: dict[int, float] = field(default_factory=dict)
+    decay_db_per_s: dict[int, float] = field(default_factory=dict)
 
     def stem(self, name: str) -> Stem:
         for s in self.stems:
@@ -139,20 +139,20 @@ def _focused(params: SeparationParams) -> bool:
 def _factorise(V: np.ndarray, cons, H0: np.ndarray, notes: Sequence[Note], params: SeparationParams, *,
                sample_rate: int, cfg: STFTConfig, n_threads: int | None, rng: np.random.Generator
                ) -> Generator[NMFStep, None, tuple[NMFResult, dict[int, float]]]:
-    """The factorisation stage: yields ``NMFStep``s, returns (result, sustain ratios per group).
+    """The factorisation stage: yields ``NMFStep``s, returns (result, decay rates per group in dB/s).
 
     With the informed engine and ``params.decay_prior`` it runs ``core.priors.decay_prior_steps``
-    (the ratios are measured there); otherwise ``factorise_steps`` (no ratios).
+    (the rates are measured there); otherwise ``factorise_steps`` (no rates).
     """
     if _focused(params) and params.decay_prior:
         spans = note_spans(notes, cons.components, n_frames=V.shape[1], sample_rate=sample_rate,
                            hop_length=cfg.hop_length, onset_tolerance_s=params.onset_tolerance_s,
                            offset_tolerance_s=params.offset_tolerance_s)
-        res, ratios, _ = yield from decay_prior_steps(
+        res, rates, _ = yield from decay_prior_steps(
             V, cons.W0, H0, cons.component_groups(), spans, cons.components, iterations=params.iterations,
-            tol=params.tol, focus=params.template_focus,
-            min_frames=int(round(MIN_NOTE_S * sample_rate / cfg.hop_length)), cost_every=COST_EVERY)
-        return res, ratios
+            tol=params.tol, focus=params.template_focus, frame_rate=sample_rate / cfg.hop_length,
+            cost_every=COST_EVERY)
+        return res, rates
     res = yield from factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng,
                                      comp_groups=cons.component_groups())
     return res, {}
@@ -192,7 +192,7 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
             yield Progress("factorise", step.iteration / total, step.iteration, step.cost,
                            time.perf_counter() - t_start)
     except StopIteration as stop:
-        res, ratios = stop.value
+        res, rates = stop.value
     W, H, costs = res.W, res.H, list(res.costs)
 
     fine = fine_stft_config(cfg, sample_rate, params)
@@ -231,4 +231,4 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     elapsed = time.perf_counter() - t_start
     yield Progress("done", 1.0, elapsed_s=elapsed)
     return SeparationResult(stems, sample_rate, costs, cfg, params, W, H, cons.components, elapsed, res.converged,
-                            unison_regions(notes), ratios)
+                            unison_regions(notes), rates)
