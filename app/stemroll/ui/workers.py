@@ -60,7 +60,8 @@ class _Worker(QObject):
                     self.finished.emit(stop.value)
                     return
                 cost = getattr(step, "cost", None)
-                if cost is not None:
+                # The live curve is the factorisation's cost; the refinement fits another model.
+                if cost is not None and getattr(step, "stage", "factorise") == "factorise":
                     costs.append(float(cost))
                 pending = step
                 now = time.monotonic()

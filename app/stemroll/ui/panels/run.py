@@ -11,6 +11,7 @@ from ...core.display import format_time
 from ..document import Document
 
 STAGES = {"analyse": "Analysing the recording", "factorise": "Fitting the notes", "resynthesise": "Building the stems",
+          "refine": "Refining on a longer window",
           "done": "Done", "read MIDI": "Reading the MIDI file", "read audio": "Reading the audio"}
 STALE_COLOUR = "#D55E00"
 FRESH_COLOUR = "#009E73"
