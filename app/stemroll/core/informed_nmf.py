@@ -19,7 +19,6 @@ temporary is allocated.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from typing import Callable, Generator
@@ -27,23 +26,9 @@ from typing import Callable, Generator
 import numpy as np
 
 from .nmf import EPS, NMFResult, NMFStep
+from .threads import one_blas_thread as _one_blas_thread
 
 
-_blas = None
-
-
-def _one_blas_thread():
-    """Context: BLAS limited to one thread while a pass runs. The block products are small: a
-    second BLAS thread gains nothing and, when another process holds a core, makes them 5-20x
-    slower. The limit is process-wide, so it is held during a pass, never across a ``yield``."""
-    global _blas
-    try:
-        if _blas is None:
-            from threadpoolctl import ThreadpoolController
-            _blas = ThreadpoolController()
-        return _blas.limit(limits=1, user_api="blas")
-    except ImportError:
-        return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)

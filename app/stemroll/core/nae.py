@@ -25,7 +25,6 @@ pass at no extra products: one (K, n_frames) float32 buffer, two with ``rule='pg
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Generator
@@ -33,26 +32,12 @@ from typing import Generator
 import numpy as np
 
 from .nmf import NMFResult, NMFStep
+from .threads import one_blas_thread as _one_blas_thread
 
 __all__ = ["NAEResult", "NAEStep", "nae_steps", "nae_encode"]
 
 EPS = np.float32(1e-10)
 BLOCK_FRAMES = 64
-_blas = None
-
-
-def _one_blas_thread():
-    """Context: BLAS limited to one thread. The block products are small, where a second BLAS
-    thread gains nothing and, when another process holds a core, makes them 5-20x slower. The
-    limit is process-wide, so it is held only during a computation, never across a ``yield``."""
-    global _blas
-    try:
-        if _blas is None:
-            from threadpoolctl import ThreadpoolController
-            _blas = ThreadpoolController()
-        return _blas.limit(limits=1, user_api="blas")
-    except ImportError:
-        return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,26 @@ def engine_threads(n_blas: int = 1) -> Iterator[int]:
 
     with threadpool_limits(limits=n_blas, user_api="blas"), threadpool_limits(limits=n_blas, user_api="openmp"):
         yield n_blas
+
+
+_blas_controller = None
+
+
+def one_blas_thread():
+    """Context: BLAS limited to one thread around one computation (never across a ``yield``).
+
+    The engines' block products are small: a second BLAS thread gains nothing and, when another
+    process holds a core, makes them 5-20x slower. The limit is process-wide, so hold it only
+    while a pass runs. Without threadpoolctl it does nothing.
+    """
+    global _blas_controller
+    try:
+        if _blas_controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_controller = ThreadpoolController()
+        return _blas_controller.limit(limits=1, user_api="blas")
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()

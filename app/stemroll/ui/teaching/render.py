@@ -6,12 +6,12 @@ axis, H, and the model WH on the same dB scale as V. Only these copies cross to 
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from .problem import PitchMap, Problem, pitch_map_for, to_db, to_uint8
+from ...core.threads import one_blas_thread
 
 SPEC_FLOOR_DB = -80.0  # V and WH: dB below the loudest cell of V
 FACTOR_FLOOR_DB = -60.0  # W (per column) and H (whole matrix): dB below their largest entry
@@ -117,20 +117,6 @@ class Renderer:
                         to_uint8(WH_db, floor_db=SPEC_FLOOR_DB))
 
 
-_blas = None
-
-
-def one_blas_thread():
-    """Context: BLAS limited to one thread (process-wide, so only around a computation). On a
-    machine whose cores are busy, a two-thread product of this size is about 10 times slower."""
-    global _blas
-    try:
-        if _blas is None:
-            from threadpoolctl import ThreadpoolController
-            _blas = ThreadpoolController()
-        return _blas.limit(limits=1, user_api="blas")
-    except ImportError:
-        return contextlib.nullcontext()
 
 
 def auto_floor_db(db: np.ndarray, *, median_at: float = 0.25, loudest_floor_db: float = -30.0) -> float:
