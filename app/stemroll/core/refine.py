@@ -27,7 +27,8 @@ from .constraints import Component, component_templates
 from .informed_nmf import informed_nmf_steps
 from .nmf import NMFResult, NMFStep, scale_activations
 from .params import SeparationParams
-from .spectral import STFTConfig, stft_frames
+from .segments import magnitude
+from .spectral import STFTConfig
 
 
 def fine_stft_config(cfg: STFTConfig, sample_rate: int, params: SeparationParams) -> STFTConfig | None:
@@ -48,20 +49,7 @@ def half_magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 
     audio: float (channels, n_samples). Computed ``segment_frames`` frames at a time, so no
     full-size float32 or complex temporary exists; values above float16's range are clipped.
     """
-    audio = np.atleast_2d(audio)
-    C, n = audio.shape
-    N = cfg.n_frames(n)
-    VT = np.empty((N, cfg.n_bins), np.float16)
-    for a in range(0, N, segment_frames):
-        b = min(N, a + segment_frames)
-        acc = np.abs(stft_frames(audio[0], cfg, start=a, stop=b))
-        for c in range(1, C):
-            acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b))
-        if C > 1:
-            acc /= np.float32(C)
-        np.minimum(acc, np.float32(np.finfo(np.float16).max), out=acc)
-        VT[a:b] = acc.T
-    return VT.T
+    return magnitude(audio, cfg, segment_frames=segment_frames, dtype=np.float16)
 
 
 def fine_templates(components: Sequence[Component], *, cfg: STFTConfig, fine: STFTConfig, sample_rate: int,

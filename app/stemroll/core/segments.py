@@ -33,18 +33,20 @@ from .spectral import STFTConfig, frames_for_samples, istft_frames, stft_frames
 MaskFn = Callable[[int, int], np.ndarray]
 
 
-def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 1024, threads: int = 1) -> np.ndarray:
-    """Mean of the channels' STFT magnitudes, float32 (n_bins, n_frames), in Fortran order.
+def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 1024, threads: int = 1,
+              dtype=np.float32) -> np.ndarray:
+    """Mean of the channels' STFT magnitudes, ``dtype`` (float32 or float16) (n_bins, n_frames), in Fortran order.
 
     audio: (channels, n_samples) float array or memory map. Equals
     ``magnitude_mono(stft_multi(audio, cfg))`` up to float rounding. Fortran order lets the
     block engine read one spectrum per frame without copying V. ``threads``: segments computed
-    at once (NumPy and scipy.fft release the GIL).
+    at once (NumPy and scipy.fft release the GIL). With float16, values above its range are clipped.
     """
     audio = _as_2d(audio)
     C, n = audio.shape
     N = cfg.n_frames(n)
-    VT = np.empty((N, cfg.n_bins), np.float32)
+    VT = np.empty((N, cfg.n_bins), dtype)
+    limit = np.float32(np.finfo(dtype).max) if np.dtype(dtype).itemsize < 4 else None
 
     def one(a: int) -> None:
         b = min(N, a + segment_frames)
@@ -53,6 +55,8 @@ def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 1024,
             acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b))
         if C > 1:
             acc /= np.float32(C)
+        if limit is not None:
+            np.minimum(acc, limit, out=acc)
         VT[a:b] = acc.T
 
     for _ in ordered_map(one, range(0, N, segment_frames), threads=threads):
