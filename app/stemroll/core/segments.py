@@ -15,7 +15,8 @@ crossfade. What would otherwise hold several full-size copies is done here per s
   the caller can write them to files as they come.
 
 Peak memory is about V + H + the input audio + the spectra of the segments in flight (tens of
-MB each at the defaults). Segments can run on several threads (``threads=``): NumPy and
+MB each at the defaults). The audio is read through a ``core.samples.Samples`` source one
+segment at a time, so it may also stay in its file (``io.audio.FileSamples``). Segments can run on several threads (``threads=``): NumPy and
 scipy.fft release the GIL, and results come back in order.
 """
 
@@ -28,31 +29,34 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .constraints import RESIDUAL_GROUP
-from .spectral import STFTConfig, frames_for_samples, istft_frames, stft_frames
+from .samples import as_samples, block_stft, read_frames
+from .spectral import STFTConfig, frames_for_samples, istft_frames
 
 MaskFn = Callable[[int, int], np.ndarray]
 
 
-def magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 1024, threads: int = 1,
+def magnitude(audio, cfg: STFTConfig, *, segment_frames: int = 1024, threads: int = 1,
               dtype=np.float32) -> np.ndarray:
     """Mean of the channels' STFT magnitudes, ``dtype`` (float32 or float16) (n_bins, n_frames), in Fortran order.
 
-    audio: (channels, n_samples) float array or memory map. Equals
-    ``magnitude_mono(stft_multi(audio, cfg))`` up to float rounding. Fortran order lets the
-    block engine read one spectrum per frame without copying V. ``threads``: segments computed
-    at once (NumPy and scipy.fft release the GIL). With float16, values above its range are clipped.
+    audio: (channels, n_samples) float array or memory map, or any ``core.samples.Samples``
+    source (e.g. a file read block by block). Equals ``magnitude_mono(stft_multi(audio, cfg))``
+    up to float rounding. Fortran order lets the block engine read one spectrum per frame
+    without copying V. ``threads``: segments computed at once (NumPy and scipy.fft release the
+    GIL). With float16, values above its range are clipped.
     """
-    audio = _as_2d(audio)
-    C, n = audio.shape
+    src = as_samples(audio)
+    C, n = src.channels, src.n_samples
     N = cfg.n_frames(n)
     VT = np.empty((N, cfg.n_bins), dtype)
     limit = np.float32(np.finfo(dtype).max) if np.dtype(dtype).itemsize < 4 else None
 
     def one(a: int) -> None:
         b = min(N, a + segment_frames)
-        acc = np.abs(stft_frames(audio[0], cfg, start=a, stop=b))
+        block, _ = read_frames(src, cfg, a, b)
+        acc = np.abs(block_stft(block, cfg, 0, b - a))
         for c in range(1, C):
-            acc += np.abs(stft_frames(audio[c], cfg, start=a, stop=b))
+            acc += np.abs(block_stft(block, cfg, c, b - a))
         if C > 1:
             acc /= np.float32(C)
         if limit is not None:
@@ -118,21 +122,22 @@ def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids
     return masks
 
 
-def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
-                       segment_frames: int = 512, threads: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+def resynthesis_blocks(audio, cfg: STFTConfig, masks: MaskFn, *, n_groups: int, segment_frames: int = 512,
+                       threads: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     """Stems block by block: yields ``(start_sample, block)``, block float32 (n_groups + 1, channels, m).
 
     Row g < n_groups is group g's stem (every channel masked with the same masks), the last
     row the residual ``audio - sum(group stems)``. Blocks follow each other without gaps or
-    overlaps and cover all of ``audio`` (channels, n_samples); they equal the corresponding
+    overlaps and cover all of ``audio`` (channels, n_samples; an array, a memory map or a
+    ``core.samples.Samples`` source, read one block at a time); they equal the corresponding
     samples of the whole-recording inverse STFT (up to float rounding). ``threads``: blocks
     computed at once (``masks`` must then be safe to call from several threads, as
     ``group_masks``' functions are).
     """
-    audio = _as_2d(audio)
+    src = as_samples(audio)
     if segment_frames < 1:
         raise ValueError(f"segment_frames must be >= 1, got {segment_frames}")
-    C, n = audio.shape
+    C, n = src.channels, src.n_samples
     N = cfg.n_frames(n)
     step = segment_frames * cfg.hop_length
 
@@ -143,31 +148,26 @@ def resynthesis_blocks(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_g
         if M.shape != (n_groups, cfg.n_bins, k1 - k0):
             raise ValueError(f"masks for frames {k0}..{k1} have shape {M.shape}, "
                              f"expected {(n_groups, cfg.n_bins, k1 - k0)}")
+        read, origin = read_frames(src, cfg, k0, k1)
         block = np.empty((n_groups + 1, C, s1 - s0), np.float32)
         for c in range(C):
-            X = stft_frames(audio[c], cfg, start=k0, stop=k1)
+            X = block_stft(read, cfg, c, k1 - k0)
             for g in range(n_groups):
                 block[g, c] = istft_frames(X * M[g], cfg, first_frame=k0, start=s0, length=s1 - s0)
-        block[n_groups] = audio[:, s0:s1] - block[:n_groups].sum(axis=0)
+        mix = read[:, s0 - origin: s1 - origin] if origin <= s0 and s1 - origin <= read.shape[1] \
+            else src.read(s0, s1)
+        block[n_groups] = mix - block[:n_groups].sum(axis=0)
         return s0, block
 
     yield from ordered_map(one, range(0, max(n, 1), step), threads=threads)
 
 
-def resynthesise(audio: np.ndarray, cfg: STFTConfig, masks: MaskFn, *, n_groups: int,
-                 segment_frames: int = 512, threads: int = 1) -> np.ndarray:
+def resynthesise(audio, cfg: STFTConfig, masks: MaskFn, *, n_groups: int, segment_frames: int = 512,
+                 threads: int = 1) -> np.ndarray:
     """All of ``resynthesis_blocks`` in one float32 array (n_groups + 1, channels, n_samples)."""
-    audio = _as_2d(audio)
-    out = np.empty((n_groups + 1, *audio.shape), np.float32)
-    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=n_groups, segment_frames=segment_frames,
+    src = as_samples(audio)
+    out = np.empty((n_groups + 1, src.channels, src.n_samples), np.float32)
+    for s0, block in resynthesis_blocks(src, cfg, masks, n_groups=n_groups, segment_frames=segment_frames,
                                         threads=threads):
         out[:, :, s0: s0 + block.shape[2]] = block
     return out
-
-
-def _as_2d(audio: np.ndarray) -> np.ndarray:
-    if audio.ndim == 1:
-        audio = audio[None, :]
-    if audio.ndim != 2:
-        raise ValueError(f"audio must have shape (channels, n_samples), got {audio.shape}")
-    return audio

@@ -1,8 +1,11 @@
 """The whole separation as a generator: STFT -> constraints -> NMF -> soft masks -> stems.
 
 ``separate_steps`` yields ``Progress`` values (stage, fraction, iteration, cost) and returns a
-``SeparationResult``. Stems have the input's channel count and exact length; the residual stem
-is the mixture minus the group stems, so ``sum(stems) == mix`` up to float rounding.
+``SeparationResult`` with the stems in memory. Stems have the input's channel count and exact
+length; the residual stem is the mixture minus the group stems, so ``sum(stems) == mix`` up to
+float rounding. For long recordings the same pipeline streams: ``model_steps`` fits the model
+and returns it (``core.stem_stream.SeparationModel``), ``core.stem_stream.stem_blocks`` makes the
+stems block by block, and the recording may be read from its file (``core.samples``).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from .nmf import NMFResult, NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
 from .priors import decay_prior_steps, note_spans
 from .refine import fine_stft_config, fine_templates, half_magnitude, refine_steps
-from .score import RESIDUAL_NAME, Note, NoteGroup
-from .segments import group_masks, magnitude, resynthesis_blocks
+from .samples import ArraySamples, Samples
+from .score import Note, NoteGroup
+from .segments import magnitude
 from .spectral import STFTConfig
+from .stem_stream import SeparationModel, stem_blocks
 from .unisons import UnisonRegion, unison_regions
 
 
@@ -158,27 +163,24 @@ def _factorise(V: np.ndarray, cons, H0: np.ndarray, notes: Sequence[Note], param
     return res, {}
 
 
-def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], groups: Sequence[NoteGroup],
-                   params: SeparationParams = SeparationParams(), *, rng: np.random.Generator | None = None,
-                   n_threads: int | None = None) -> Generator[Progress, None, SeparationResult]:
-    """Separate ``audio`` (float32, shape (channels, n_samples)) into one stem per group plus a residual.
+def model_steps(audio, sample_rate: int, notes: Sequence[Note], groups: Sequence[NoteGroup],
+                params: SeparationParams = SeparationParams(), *, rng: np.random.Generator | None = None,
+                n_threads: int | None = None) -> Generator[Progress, None, SeparationModel]:
+    """Analyse ``audio`` and fit the model its stems come from (``core.stem_stream``).
 
-    Stereo is analysed on the channels' mean magnitude and every channel gets the same masks, so
-    the stems keep the stereo image. Groups without notes give silent stems. Analysis and
-    resynthesis run segment by segment (``core.segments``), so no full-size complex STFT is held.
-    ``n_threads``: threads for the NMF kernels (default: every core but one).
+    audio: float32 array (channels, n_samples), or a ``core.samples.Samples`` source (read
+    segment by segment: the analysis, and the refinement's long window, never hold it whole).
+    Yields 'analyse', 'factorise' and 'refine' ``Progress``; returns a ``SeparationModel``.
+    The spectrograms are freed before it returns.
     """
     t_start = time.perf_counter()
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    if audio.ndim != 2:
-        raise ValueError(f"audio must have shape (channels, n_samples), got {audio.shape}")
+    src = audio_source(audio)
     if sample_rate <= 0:
         raise ValueError(f"sample rate must be positive, got {sample_rate}")
     rng = rng if rng is not None else np.random.default_rng(params.seed)
-    n = audio.shape[1]
     cfg = resolve_stft(sample_rate, params)
     yield Progress("analyse", 0.0, elapsed_s=time.perf_counter() - t_start)
-    V = magnitude(audio, cfg)  # (bins, frames), mean of the channels' magnitudes
+    V = magnitude(src, cfg)  # (bins, frames), mean of the channels' magnitudes
     cons = build_constraints(notes, groups, n_frames=V.shape[1], sample_rate=sample_rate, cfg=cfg,
                              params=params, rng=rng)
     H0 = scale_activations(V, cons.W0, cons.H0)
@@ -193,13 +195,14 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
                            time.perf_counter() - t_start)
     except StopIteration as stop:
         res, rates = stop.value
-    W, H, costs = res.W, res.H, list(res.costs)
+    W, H, costs, converged = res.W, res.H, list(res.costs), res.converged
+    del V, H0, gen, res  # the coarse spectrogram is not needed any more: free it before the fine one
 
     fine = fine_stft_config(cfg, sample_rate, params)
+    coarse_n_fft = cfg.n_fft
     if fine is not None:
-        del V, H0, gen  # the coarse spectrogram is not needed any more: free it before the fine one
         yield Progress("refine", 0.0, elapsed_s=time.perf_counter() - t_start)
-        V_fine = half_magnitude(audio, fine, segment_frames=1024 * cfg.n_fft // fine.n_fft)
+        V_fine = half_magnitude(src, fine, segment_frames=1024 * cfg.n_fft // fine.n_fft)
         W_fine0 = fine_templates(cons.components, cfg=cfg, fine=fine, sample_rate=sample_rate, params=params,
                                  rng=rng)
         gen = refine_steps(V_fine, W_fine0, H, cons.component_groups(), params=params, cost_every=COST_EVERY)
@@ -210,25 +213,50 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
                                None, time.perf_counter() - t_start)
         except StopIteration as stop:
             W, H = stop.value.W, stop.value.H
-        del V_fine
-    coarse_n_fft = cfg.n_fft
-    if fine is not None:
+        del V_fine, gen
         cfg = fine
-    segment_frames = max(1, 512 * coarse_n_fft // cfg.n_fft)  # the long window: as much memory per segment
-
-    group_ids = [g.id for g in groups]
-    masks = group_masks(W, H, cons.component_groups(), group_ids, power=params.mask_power)
-    counts = {g: 0 for g in group_ids}
+    counts = {g.id: 0 for g in groups}
     for note in notes:
         counts[note.group_id] = counts.get(note.group_id, 0) + 1
-    out = np.empty((len(groups) + 1, *audio.shape), np.float32)
-    for s0, block in resynthesis_blocks(audio, cfg, masks, n_groups=len(groups), segment_frames=segment_frames):
+    return SeparationModel(
+        sample_rate, src.channels, src.n_samples, cfg, params, W, H, cons.component_groups(), tuple(groups),
+        counts, segment_frames=max(1, 512 * coarse_n_fft // cfg.n_fft),  # the long window: as much memory per block
+        costs=costs, converged=converged, components=cons.components, unisons=unison_regions(notes),
+        decay_db_per_s=rates, elapsed_s=time.perf_counter() - t_start)
+
+
+def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], groups: Sequence[NoteGroup],
+                   params: SeparationParams = SeparationParams(), *, rng: np.random.Generator | None = None,
+                   n_threads: int | None = None) -> Generator[Progress, None, SeparationResult]:
+    """Separate ``audio`` (float32, shape (channels, n_samples)) into one stem per group plus a residual.
+
+    Stereo is analysed on the channels' mean magnitude and every channel gets the same masks, so
+    the stems keep the stereo image. Groups without notes give silent stems. Analysis and
+    resynthesis run segment by segment (``core.segments``), so no full-size complex STFT is held;
+    the stems are collected in memory (``model_steps`` + ``core.stem_stream.stem_blocks`` stream
+    them instead). ``n_threads``: threads for the NMF kernels (default: every core but one).
+    """
+    t_start = time.perf_counter()
+    src = audio_source(audio)
+    model = yield from model_steps(src, sample_rate, notes, groups, params, rng=rng, n_threads=n_threads)
+    n = src.n_samples
+    out = np.empty((model.n_stems, src.channels, n), np.float32)
+    for s0, block in stem_blocks(model, src):
         out[:, :, s0: s0 + block.shape[2]] = block
         yield Progress("resynthesise", min(1.0, (s0 + block.shape[2]) / max(n, 1)),
                        elapsed_s=time.perf_counter() - t_start)
-    stems = [Stem(g.name, g.id, out[i], counts.get(g.id, 0)) for i, g in enumerate(groups)]
-    stems.append(Stem(RESIDUAL_NAME, RESIDUAL_GROUP, out[-1], 0))
+    stems = [Stem(name, gid, out[i], count) for i, (name, gid, count) in enumerate(model.stem_names())]
     elapsed = time.perf_counter() - t_start
     yield Progress("done", 1.0, elapsed_s=elapsed)
-    return SeparationResult(stems, sample_rate, costs, cfg, params, W, H, cons.components, elapsed, res.converged,
-                            unison_regions(notes), rates)
+    return SeparationResult(stems, sample_rate, model.costs, model.cfg, params, model.W, model.H, model.components,
+                            elapsed, model.converged, model.unisons, model.decay_db_per_s)
+
+
+def audio_source(audio) -> Samples:
+    """A ``Samples`` source for ``audio``; arrays become float32 (channels, n_samples)."""
+    if isinstance(audio, Samples) and not isinstance(audio, np.ndarray):
+        return audio
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    if audio.ndim != 2:
+        raise ValueError(f"audio must have shape (channels, n_samples), got {audio.shape}")
+    return ArraySamples(audio)
