@@ -194,17 +194,17 @@ def _no_partials(folder) -> bool:
 
 
 def test_export_disk_full_mid_way_writes_nothing(tmp_path, monkeypatch):
-    real_write = sf.write
+    real_write = sf.SoundFile.write
     calls = []
 
-    def write(path, *a, **k):
-        calls.append(path)
+    def write(self, data):
+        calls.append(self.name)
         if len(calls) == 2:
-            real_write(path, *a, **k)  # a partial file exists when the disk fills up
+            real_write(self, data)  # a partial file exists when the disk fills up
             _enospc()
-        return real_write(path, *a, **k)
+        return real_write(self, data)
 
-    monkeypatch.setattr(export.sf, "write", write)
+    monkeypatch.setattr(export.sf.SoundFile, "write", write)
     out = tmp_path / "stems"
     with pytest.raises(InputError) as info:
         export.export_stems(_result(), out, song="song", score=_score())

@@ -3,19 +3,23 @@
 Files are named ``<song> - <group>.<ext>``; ``stems.json`` beside them lists each stem's name,
 file, note count and RMS; ``<song> - groups.mid`` holds the groups as MIDI tracks. Everything is
 written to temporary files first and renamed at the end, so a failure leaves no partial files.
+``export_stems`` writes stems held in memory; ``open_stems`` writes them block by block as a
+streamed separation makes them (``io.stem_files``), with the same names, formats and guarantees.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import soundfile as sf
 
+from ..core.params import SeparationParams
 from ..core.score import Score
 from ..core.separation import SeparationResult, Stem
 from .atomic import atomic_write_all
@@ -54,6 +58,135 @@ def check_format(fmt: str, bits: str) -> str:
     return SUBTYPES[(fmt, bits)]
 
 
+@dataclass(frozen=True)
+class StemInfo:
+    """What stems.json says about a stem besides its audio."""
+
+    name: str
+    group_id: int
+    note_count: int
+
+
+class StemWriter:
+    """The stem files of one export while they are written block by block (made by ``open_stems``).
+
+    ``write(block)`` appends one block to every file: a sequence of float32 (channels, m) arrays
+    (or one array (n_stems, channels, m)), one per stem in ``open_stems``' order. It keeps each
+    stem's running sum of squares and peak, from which ``rms``, ``peak`` and the clipping
+    warnings come. ``report`` is set once every file is in place.
+    """
+
+    def __init__(self, files: list, n_stems: int, channels: int, folder: Path):
+        self._files, self._channels, self._folder = files, channels, folder  # files: opened by open_stems
+        self.n_samples = 0
+        self._sumsq = np.zeros(n_stems)
+        self._peak = np.zeros(n_stems)
+        self.report: ExportReport | None = None
+
+    def write(self, block: Sequence[np.ndarray]) -> None:
+        if len(block) != len(self._sumsq):
+            raise ValueError(f"a block of {len(block)} stems for {len(self._sumsq)} files")
+        try:
+            for i, (f, a) in enumerate(zip(self._files, block)):
+                if a.size:
+                    self._sumsq[i] += float(np.sum(np.square(a, dtype=np.float64)))
+                    self._peak[i] = max(self._peak[i], float(np.max(np.abs(a))))
+                f.write(np.ascontiguousarray(a.T))
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise InputError(self._folder, f"could not write the stems ({e})") from None
+        except OSError as e:
+            raise InputError(self._folder, f"could not write the stems ({e.strerror or e})") from None
+        self.n_samples += block[0].shape[1] if len(block) else 0
+
+    def rms(self, i: int) -> float:
+        """RMS of stem ``i`` over everything written so far (all channels)."""
+        return float(np.sqrt(self._sumsq[i] / (self._channels * self.n_samples))) if self.n_samples else 0.0
+
+    def peak(self, i: int) -> float:
+        return float(self._peak[i])
+
+    def _close(self) -> None:
+        """Close the files (their headers are completed here); errors reach the caller."""
+        for f in self._files:
+            f.close()
+
+    def _abandon(self) -> None:
+        for f in self._files:  # closing a closed SoundFile does nothing
+            with contextlib.suppress(Exception):
+                f.close()
+
+
+def _prepare_folder(out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(out, f"cannot create the folder ({e.strerror or e})") from None
+    return out
+
+
+@contextlib.contextmanager
+def open_stems(out_dir: str | Path, stems: Sequence[StemInfo], *, sample_rate: int, channels: int, song: str,
+               fmt: str = "wav", bits: str = "24", force: bool = False, score: Score | None = None,
+               params: SeparationParams | None = None) -> Iterator[StemWriter]:
+    """Write stems block by block: yields a ``StemWriter``; when the block ends, stems.json (and the
+    groups MIDI file if ``score``) are written and every file appears at once, or none does.
+
+    Same names, formats and checks as ``export_stems``. On any failure or exception in the block
+    (a cancel included) the temporary files are removed and existing files are left untouched.
+    Raises InputError (naming the file) when a target exists and ``force`` is False, or the
+    folder cannot be written.
+    """
+    subtype = check_format(fmt, bits)
+    out = _prepare_folder(out_dir)
+    targets = [out / stem_filename(song, s.name, fmt) for s in stems]
+    manifest = out / "stems.json"
+    midi_path = out / f"{safe_name(song)} - groups.mid" if score is not None else None
+    all_targets = targets + [manifest] + ([midi_path] if midi_path else [])
+    if len(set(all_targets)) != len(all_targets):
+        raise ValueError("two stems would get the same file name; rename a group")
+    if not force:
+        for t in all_targets:
+            if t.exists():
+                raise InputError(t, "already exists; use --force (or choose another folder) to overwrite")
+    # Every file or none: temporaries in the folder, renamed together at the end (rolled back on failure).
+    with atomic_write_all(all_targets) as temps:
+        files: list = []
+        writer = StemWriter(files, len(targets), channels, out)
+        try:
+            try:
+                for t in targets:
+                    files.append(sf.SoundFile(str(temps[t]), "w", samplerate=sample_rate, channels=channels,
+                                              subtype=subtype, format=FORMATS[fmt]))
+                yield writer
+                writer._close()
+                warnings = [f"{t.name}: peaks at {20 * np.log10(writer.peak(i)):+.1f} dBFS and will clip in "
+                            f"{bits}-bit PCM; export as 32-bit float (--bits 32f) to keep it"
+                            for i, t in enumerate(targets) if subtype != "FLOAT" and writer.peak(i) > 1.0]
+                entries = [{"name": s.name, "file": t.name, "group_id": s.group_id, "notes": s.note_count,
+                            "rms": round(writer.rms(i), 8),
+                            "rms_dbfs": round(20 * np.log10(max(writer.rms(i), 1e-12)), 2)}
+                           for i, (s, t) in enumerate(zip(stems, targets))]
+                doc = {"song": song, "sample_rate": sample_rate, "channels": channels if stems else 0,
+                       "samples": writer.n_samples, "format": fmt, "bits": bits, "stems": entries,
+                       "params": params.to_dict() if params is not None else {}}
+                temps[manifest].write_text(json.dumps(doc, indent=2))
+                if midi_path is not None:
+                    from .midi import midi_file_for
+
+                    midi_file_for(score).save(str(temps[midi_path]))
+            finally:
+                writer._abandon()
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise InputError(out, f"could not write the stems ({e})") from None
+        except OSError as e:
+            raise InputError(out, f"could not write the stems ({e.strerror or e})") from None
+    writer.report = ExportReport(tuple(all_targets), tuple(warnings))
+
+
+WRITE_BLOCK = 1 << 20  # samples per write when exporting stems held in memory
+
+
 def export_stems(result: SeparationResult, out_dir: str | Path, *, song: str, fmt: str = "wav", bits: str = "24",
                  force: bool = False, only: Iterable[str] | None = None, score: Score | None = None) -> ExportReport:
     """Write the stems (all, or the names in ``only``) and stems.json (and groups MIDI if ``score``).
@@ -61,54 +194,18 @@ def export_stems(result: SeparationResult, out_dir: str | Path, *, song: str, fm
     Raises InputError (naming the file) when a target exists and ``force`` is False, or when the
     folder cannot be written; in both cases nothing is left behind.
     """
-    subtype = check_format(fmt, bits)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(out, f"cannot create the folder ({e.strerror or e})") from None
+    check_format(fmt, bits)
     wanted = set(only) if only is not None else None
     stems: list[Stem] = [s for s in result.stems if wanted is None or s.name in wanted]
     if wanted is not None and (missing := wanted - {s.name for s in result.stems}):
         raise ValueError(f"no stem named {sorted(missing)}; stems are {[s.name for s in result.stems]}")
-    targets = {s.name: out / stem_filename(song, s.name, fmt) for s in stems}
-    manifest = out / "stems.json"
-    midi_path = out / f"{safe_name(song)} - groups.mid" if score is not None else None
-    all_targets = list(targets.values()) + [manifest] + ([midi_path] if midi_path else [])
-    if len(set(all_targets)) != len(all_targets):
-        raise ValueError("two stems would get the same file name; rename a group")
-    if not force:
-        for t in all_targets:
-            if t.exists():
-                raise InputError(t, "already exists; use --force (or choose another folder) to overwrite")
-    warnings: list[str] = []
-    for s in stems:
-        peak = float(np.max(np.abs(s.audio))) if s.audio.size else 0.0
-        if subtype != "FLOAT" and peak > 1.0:
-            warnings.append(f"{targets[s.name].name}: peaks at {20 * np.log10(peak):+.1f} dBFS and will clip in "
-                            f"{bits}-bit PCM; export as 32-bit float (--bits 32f) to keep it")
-    entries = [{"name": s.name, "file": targets[s.name].name, "group_id": s.group_id, "notes": s.note_count,
-                "rms": round(s.rms, 8), "rms_dbfs": round(20 * np.log10(max(s.rms, 1e-12)), 2)} for s in stems]
-    doc = {"song": song, "sample_rate": result.sample_rate,
-           "channels": int(stems[0].audio.shape[0]) if stems else 0,
-           "samples": int(stems[0].audio.shape[1]) if stems else 0,
-           "format": fmt, "bits": bits, "stems": entries, "params": result.params.to_dict()}
-    # Every file or none: temporaries in the folder, renamed together at the end (rolled back on failure).
-    with atomic_write_all(all_targets) as temps:
-        try:
-            for s in stems:
-                sf.write(str(temps[targets[s.name]]), s.audio.T, result.sample_rate, subtype=subtype,
-                         format=FORMATS[fmt])
-            temps[manifest].write_text(json.dumps(doc, indent=2))
-            if midi_path is not None:
-                from .midi import midi_file_for
-
-                midi_file_for(score).save(str(temps[midi_path]))
-        except (sf.LibsndfileError, RuntimeError) as e:
-            raise InputError(out, f"could not write the stems ({e})") from None
-        except OSError as e:
-            raise InputError(out, f"could not write the stems ({e.strerror or e})") from None
-    return ExportReport(tuple(all_targets), tuple(warnings))
+    channels, n = stems[0].audio.shape if stems else (1, 0)
+    infos = [StemInfo(s.name, s.group_id, s.note_count) for s in stems]
+    with open_stems(out_dir, infos, sample_rate=result.sample_rate, channels=channels, song=song, fmt=fmt, bits=bits,
+                    force=force, score=score, params=result.params) as writer:
+        for a in range(0, n, WRITE_BLOCK):
+            writer.write([s.audio[:, a: a + WRITE_BLOCK] for s in stems])
+    return writer.report
 
 
 def stem_sum_error_db(stems: Sequence[np.ndarray], mix: np.ndarray) -> float:
