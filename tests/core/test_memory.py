@@ -1,4 +1,7 @@
-"""Memory estimates against what a real separation allocates (tracemalloc's peak)."""
+"""Memory estimates against what a real separation allocates (tracemalloc's peak), in memory and streamed.
+
+The peak resident memory of ``stemroll separate`` on an hour of audio is measured by benchmarks/memory.py.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ import pytest
 from stemroll.core import memory
 from stemroll.core.display import log_frequency_spectrogram
 from stemroll.core.params import SeparationParams
-from stemroll.core.separation import resolve_stft, separate_steps
+from stemroll.core.nmf import run
+from stemroll.core.separation import model_steps, separate_steps
 from stemroll.core.spectral import STFTConfig, magnitude_mono, stft
+from stemroll.core.stem_stream import stem_blocks
 from tests.material import synth, two_hand_score
 
 
@@ -30,20 +35,42 @@ def _separate(audio, rate, score, params):
         pass
 
 
-@pytest.mark.parametrize("bars, channels, rate", [(6, 2, 22050), (8, 1, 44100)])
-def test_separation_estimate_covers_the_measured_peak(bars, channels, rate):
+@pytest.mark.parametrize("bars, channels, rate, streamed", [(6, 2, 22050, False), (8, 1, 44100, False),
+                                                           (6, 2, 22050, True), (24, 2, 44100, True)])
+def test_separation_estimate_covers_the_measured_peak(bars, channels, rate, streamed):
     score = two_hand_score(bars)
     audio = np.stack([synth(score.notes, sample_rate=rate)] * channels)
     params = SeparationParams(iterations=2)
     _separate(audio[:, : rate * 2], rate, score, params)  # warm up: imports and compiled kernels
-    cfg = resolve_stft(rate, params)
-    pitches = {g.id: len({n.pitch for n in score.notes_of(g.id)}) for g in score.groups}
-    k = memory.component_count(pitches, onset_templates=params.onset_templates,
-                               residual_components=params.residual_components)
-    est = memory.separation_bytes(n_samples=audio.shape[1], channels=channels, n_fft=cfg.n_fft,
-                                  hop_length=cfg.hop_length, n_components=k, n_groups=len(score.groups))
-    measured = _peak(lambda: _separate(audio, rate, score, params))
+    est = memory.separation_estimate(n_samples=audio.shape[1], channels=channels, sample_rate=rate,
+                                     notes=score.notes, groups=score.groups, params=params, streamed=streamed)
+    if streamed:  # as io.stem_files does, without the files
+        def separate():
+            model = run(model_steps(audio, rate, score.notes, score.groups, params))
+            for _ in stem_blocks(model, audio):
+                pass
+    else:
+        def separate():
+            _separate(audio, rate, score, params)
+    measured = _peak(separate)
     assert measured <= est.total_bytes <= 1.5 * measured, (measured, est)
+
+
+def test_the_estimate_follows_the_stages_of_an_hour_of_stereo():
+    # An hour at 44.1 kHz (n_fft 4096, hop 1024, refinement at 8192): V is 1.27 GB in float32, the
+    # long-window magnitude as much in float16, the stems of two groups and the residual 3.8 GB.
+    score = two_hand_score(4)
+    common = dict(n_samples=3600 * 44100, channels=2, sample_rate=44100, notes=score.notes, groups=score.groups,
+                  params=SeparationParams())
+    held = memory.separation_estimate(**common)
+    streamed = memory.separation_estimate(**common, streamed=True)
+    assert dict(held.parts)["stems"] == 3 * 2 * 3600 * 44100 * 4 and held.total_bytes > 3.8e9
+    assert "stems" not in dict(streamed.parts) and 1.3e9 < streamed.total_bytes < 2.5e9
+    assert 1.25e9 < dict(streamed.parts)["long-window magnitude"] < 1.35e9  # float16: the refinement dominates
+    no_refinement = memory.separation_estimate(**{**common, "params": SeparationParams(fine_iterations=0)},
+                                               streamed=True)
+    assert 1.25e9 < dict(no_refinement.parts)["magnitude"] < 1.35e9
+    assert "long-window magnitude" not in dict(no_refinement.parts)
 
 
 def test_opening_estimate_covers_the_measured_peak():
@@ -64,12 +91,13 @@ def test_opening_estimate_covers_the_measured_peak():
 
 def test_ten_minutes_of_stereo_at_cd_rate():
     # PLATFORM.md: 10 min at 44.1 kHz, n_fft 2048, hop 512 is ~200 MB per float32 magnitude.
-    est = memory.separation_bytes(n_samples=600 * 44100, channels=2, n_fft=2048, hop_length=512,
-                                  n_components=200, n_groups=4)
-    parts = dict(est.parts)
-    assert 190e6 < parts["magnitude"] < 230e6 and parts["stems"] == 5 * 2 * 600 * 44100 * 4
+    sizes = dict(n_samples=600 * 44100, channels=2, n_fft=2048, hop_length=512, n_components=200, n_groups=4)
+    est = memory.separation_bytes(**sizes)
+    assert dict(est.parts)["stems"] == 5 * 2 * 600 * 44100 * 4  # the resynthesis, holding the stems, peaks
     assert 1e9 < est.total_bytes < 3e9
     assert est.describe().startswith("about ") and "GB" in est.describe()
+    streamed = memory.separation_bytes(**sizes, streamed=True)
+    assert 190e6 < dict(streamed.parts)["magnitude"] < 230e6 and streamed.total_bytes < 0.5 * est.total_bytes
 
 
 def test_available_memory_and_shortfall():

@@ -5,13 +5,17 @@ The estimates are pure arithmetic on the sizes the pipeline allocates (all float
 * opening: the decoded samples (soundfile's frame-major read plus the channel-major copy) and the
   display spectrogram (the magnitude of the mono mix, the log-frequency image and the chunked
   temporaries of ``core.display``);
-* separating (``core.separation.separate_steps``): the mean magnitude V, the templates W and
-  about four activation-sized arrays H (constraints, scaling and the engine's two copies), the
-  stems, and the temporaries of the one analysis or resynthesis segment in flight
+* separating (``core.separation.separate_steps`` in the editor, ``io.stem_files`` streamed to
+  files by the command line or for a recording too long to hold its stems): the largest of its
+  stages. The mean magnitude V (float32), the templates W and about four activation-sized
+  arrays H (constraints, scaling and the engine's two copies) while fitting; the refinement's
+  long-window magnitude (float16, after V is freed); the stems (unless streamed) while
+  resynthesising; and the temporaries of the one analysis or resynthesis segment in flight
   (``core.segments``: no full-size complex STFT is held).
 
-Checked against tracemalloc's peak of real separations (tests/core/test_memory.py): the estimate
-is 0-10 % above what is measured.
+Checked against tracemalloc's peak of real separations (tests/core/test_memory.py), and the
+streamed estimate against the peak resident memory of ``stemroll separate`` on an hour of
+audio (benchmarks/memory.py).
 
 ``available_bytes()`` reads what the system can still give (``MemAvailable`` in /proc/meminfo,
 psutil where installed); ``None`` when it cannot tell. Sizes are in bytes.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+F16 = 2
 F32 = 4
 C64 = 8
 DISPLAY_WINDOW_S = 0.046  # as ui.jobs' display spectrogram
@@ -76,30 +81,82 @@ def opening_bytes(*, n_samples: int, channels: int, sample_rate: int) -> MemoryE
 
 
 def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: int, n_components: int,
-                     n_groups: int) -> MemoryEstimate:
-    """Peak memory of one separation (``core.separation.separate_steps``), beyond the recording itself.
+                     n_groups: int, fine_n_fft: int = 0, streamed: bool = False) -> MemoryEstimate:
+    """Peak memory of one separation, beyond the recording itself (held by the editor, or read from
+    its file block by block by the command line).
 
-    n_components: K, the templates (``component_count``); n_groups: groups with notes, without the residual.
+    n_components: K, the templates (``component_count``); n_groups: groups with notes, without the
+    residual; fine_n_fft: the refinement's long window (``core.refine.fine_stft_config``; 0: no
+    refinement). ``streamed``: the stems go to files block by block (``io.stem_files``) instead of
+    being held (``core.separation.separate_steps``). The peak is that of the largest stage:
+
+    * analysis and factorisation: the float32 magnitude V, W, H and one segment in flight;
+    * refinement: the float16 long-window magnitude (V is freed first), the long templates and H;
+    * resynthesis: W, H, one block's spectra and masks, and (not streamed) the stems.
     """
     _check(n_samples=n_samples, channels=channels, sample_rate=1)
-    if n_fft < 2 or hop_length < 1 or n_components < 0 or n_groups < 0:
-        raise ValueError(f"invalid sizes: n_fft {n_fft}, hop_length {hop_length}, "
+    if n_fft < 2 or hop_length < 1 or n_components < 0 or n_groups < 0 or (fine_n_fft and fine_n_fft < n_fft):
+        raise ValueError(f"invalid sizes: n_fft {n_fft}, hop_length {hop_length}, fine_n_fft {fine_n_fft}, "
                          f"n_components {n_components}, n_groups {n_groups}")
-    bins, frames = n_fft // 2 + 1, _frames(n_samples, hop_length)
-    grid = bins * frames * F32  # the magnitude V, float32
-    model = bins * n_components * F32 + H_COPIES * n_components * frames * F32
-    stems = (n_groups + 1) * channels * n_samples * F32
-    # One segment in flight (core.segments): analysis of up to 1024 frames (windowed frames and
-    # their spectrum), or resynthesis of up to 512 frames plus the window's overlap (spectrum,
-    # masked copy, masks, inverse-transformed frames); 1.6 covers the allocator's slack, as measured.
-    f_mag = min(frames, 1024)
-    f_res = min(frames, 512) + n_fft // hop_length
-    mag_seg = f_mag * (2 * n_fft * F32 + bins * (C64 + F32))
-    res_seg = f_res * (bins * (2 * C64 + n_groups * F32) + 2 * n_fft * F32)
-    segment = int(1.6 * max(mag_seg, res_seg))
-    parts = (("magnitude", grid), ("model", model), ("stems", stems), ("segment", segment))
-    total = grid + model + stems + segment
-    return MemoryEstimate(total, parts)
+    frames = _frames(n_samples, hop_length)
+    bins = n_fft // 2 + 1
+    last_fft = fine_n_fft or n_fft  # the window of the masks
+    last_bins = last_fft // 2 + 1
+    templates = (bins + (last_bins if fine_n_fft else 0)) * n_components * F32
+    model = templates + H_COPIES * n_components * frames * F32
+    stages = [(("magnitude", bins * frames * F32), ("model", model),
+               ("segment", max(_analysis_segment(n_fft, hop_length, channels, min(frames, 1024)),
+                               _engine_scratch(bins, frames))))]
+    if fine_n_fft:  # the long window's segments have as many samples as the analysis ones
+        stages.append((("long-window magnitude", last_bins * frames * F16), ("model", model),
+                       ("segment", max(_analysis_segment(last_fft, hop_length, channels,
+                                                         min(frames, 1024 * n_fft // last_fft)),
+                                       _engine_scratch(last_bins, frames)))))
+    stems = 0 if streamed else (n_groups + 1) * channels * n_samples * F32
+    block_frames = min(frames, 512 * n_fft // last_fft)
+    stages.append((("stems", stems), ("model", model),
+                   ("segment", _resynthesis_segment(last_fft, hop_length, channels, block_frames, n_groups))))
+    parts = max(stages, key=lambda st: sum(v for _, v in st))
+    return MemoryEstimate(sum(v for _, v in parts), tuple((k, v) for k, v in parts if v))
+
+
+def _analysis_segment(n_fft: int, hop: int, channels: int, f: int) -> int:
+    """Temporaries of ``core.segments.magnitude`` on ``f`` frames: the samples read, the windowed
+    frames and their spectrum (twice: the transform's result and its transposed copy), the sum."""
+    return f * (2 * n_fft * F32 + (n_fft // 2 + 1) * (C64 + F32) + 3 * channels * hop * F32 // 2)
+
+
+def _engine_scratch(bins: int, frames: int) -> int:
+    """The factorisation's temporaries: chunks of up to 1024 frames (its cost's constant term)."""
+    return 13 * bins * min(frames, 1024) * F32 // 2
+
+
+def _resynthesis_segment(n_fft: int, hop: int, channels: int, f: int, n_groups: int) -> int:
+    """Temporaries of one ``core.segments.resynthesis_blocks`` block of ``f`` frames (plus the
+    window's overlap): spectrum, masked copy, masks and their sum, inverse-transformed frames,
+    and the block of stems with the samples read."""
+    f_res = f + n_fft // hop
+    per_frame = (n_fft // 2 + 1) * (2 * C64 + (n_groups + 3) * F32) + 2 * n_fft * F32
+    return f_res * per_frame + 2 * (n_groups + 1) * channels * f * hop * F32
+
+
+def separation_estimate(*, n_samples: int, channels: int, sample_rate: int, notes, groups, params,
+                        streamed: bool = False) -> MemoryEstimate:
+    """``separation_bytes`` for a score (``core.score.Note``s and ``NoteGroup``s) and
+    ``core.params.SeparationParams``: the windows and the number of templates they imply."""
+    from .refine import fine_stft_config
+    from .separation import resolve_stft
+
+    cfg = resolve_stft(sample_rate, params)
+    fine = fine_stft_config(cfg, sample_rate, params)
+    pitches: dict[int, set[int]] = {g.id: set() for g in groups}
+    for n in notes:
+        pitches.setdefault(n.group_id, set()).add(n.pitch)
+    k = component_count({g: len(p) for g, p in pitches.items()}, onset_templates=params.onset_templates,
+                        residual_components=params.residual_components)
+    return separation_bytes(n_samples=n_samples, channels=channels, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
+                            n_components=k, n_groups=len(groups), fine_n_fft=fine.n_fft if fine else 0,
+                            streamed=streamed)
 
 
 def component_count(pitches_per_group: dict[int, int], *, onset_templates: bool, residual_components: int) -> int:
