@@ -109,3 +109,15 @@ def test_align_writes_the_same_notes_with_new_times(piece, tmp_path):
     assert abs(after.note(0).onset_s - 0.0) < 0.02  # the anchor holds
     bad = stemroll("align", piece / "my song.wav", piece / "score.mid", "--out", out, "--force", "--anchor", "x")
     assert bad.returncode == 2 and "NOTE_ID=SECONDS" in bad.stderr
+
+
+def test_separate_refuses_in_plain_words_when_memory_is_short(piece, tmp_path, monkeypatch, capsys):
+    from stemroll import cli
+    from stemroll.core import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 64 * 2**20)  # what the machine says is free
+    rc = cli.main(["separate", str(piece / "my song.wav"), str(piece / "score.mid"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert err.startswith("stemroll: error: my song.wav: separating it needs about ") and "64 MB is free" in err
+    assert not (tmp_path / "o").exists()

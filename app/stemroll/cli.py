@@ -243,11 +243,9 @@ def _clip_to_audio(score, duration_s: float, sample_rate: int, report: _Progress
     return Score.from_notes(kept, score.groups, dropped_drums=score.dropped_drums, warnings=list(score.warnings))
 
 
-def run_separation(audio, score, params, report: _Progress):
-    """Drive the engine with a progress line; returns the SeparationResult."""
-    from .core.separation import separate_steps
-
-    gen = separate_steps(audio.samples, audio.sample_rate, score.notes, score.groups, params)
+def _drive(gen, params, report: _Progress):
+    """Run a separation generator with a progress line; returns its value (closing it on any way out,
+    so a cancel leaves no temporary files)."""
     try:
         while True:
             p = next(gen)
@@ -259,6 +257,8 @@ def run_separation(audio, score, params, report: _Progress):
     except StopIteration as stop:
         report.done()
         return stop.value
+    finally:
+        gen.close()
 
 
 def _align(audio, score, report: _Progress, *, anchors=(), refine: bool = True):
@@ -291,21 +291,30 @@ def _align(audio, score, report: _Progress, *, anchors=(), refine: bool = True):
 
 def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: str, params, align: bool, fmt: str,
                    bits: str, force: bool, midi: bool, report: _Progress, anchors=(), refine: bool = True) -> int:
+    """Separate straight to files: the recording is read from its file block by block and the stems
+    are written as they are made (``io.stem_files``), so memory stays bounded however long it is."""
     from .core.grouping import apply_grouping
-    from .io.export import export_stems, stem_sum_error_db
+    from .io.audio import FileSamples
+    from .io.midi import load_midi
+    from .io.stem_files import separate_to_files_steps
 
-    audio, score = _load_inputs(audio_path, score_path)
-    for w in score.warnings:
-        report.say(f"note: {score_path.name}: {w}")
-    if not len(score):
-        report.say(f"note: {score_path.name} holds no pitched notes: everything goes to the residual stem")
-    if align and len(score):
-        score, _ = _align(audio, score, report, anchors=anchors, refine=refine)
-    score = _clip_to_audio(apply_grouping(score, grouping), audio.duration_s, audio.sample_rate, report)
-    report.say(f"{audio_path.name}: {audio.duration_s:.1f} s, {audio.sample_rate} Hz, {audio.channels} channel(s); "
-               f"{len(score)} notes in {len(score.groups)} groups: " + ", ".join(g.name for g in score.groups))
-    result = run_separation(audio, score, params, report)
-    unisons = list(getattr(result, "unisons", None) or [])
+    with FileSamples(audio_path) as audio:
+        score = load_midi(score_path)
+        for w in score.warnings:
+            report.say(f"note: {score_path.name}: {w}")
+        if not len(score):
+            report.say(f"note: {score_path.name} holds no pitched notes: everything goes to the residual stem")
+        if align and len(score):
+            score, _ = _align(audio, score, report, anchors=anchors, refine=refine)
+        score = _clip_to_audio(apply_grouping(score, grouping), audio.duration_s, audio.sample_rate, report)
+        report.say(f"{audio_path.name}: {audio.duration_s:.1f} s, {audio.sample_rate} Hz, {audio.channels} "
+                   f"channel(s); {len(score)} notes in {len(score.groups)} groups: "
+                   + ", ".join(g.name for g in score.groups))
+        _check_memory(audio, score, params)
+        done = _drive(separate_to_files_steps(audio, audio.sample_rate, score.notes, score.groups, params, out,
+                                              song=audio_path.stem, fmt=fmt, bits=bits, force=force,
+                                              score=score if midi else None), params, report)
+    unisons = list(done.model.unisons)
     if unisons:
         from .core.units import note_name
 
@@ -317,16 +326,28 @@ def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: s
                        f"{names.get(u.group_a, u.group_a)} / {names.get(u.group_b, u.group_b)}")
         if len(unisons) > 10:
             report.say(f"  ... and {len(unisons) - 10} more")
-    written = export_stems(result, out, song=audio_path.stem, fmt=fmt, bits=bits, force=force,
-                           score=score if midi else None)
-    for w in written.warnings:
+    for w in done.export.warnings:
         report.say(f"warning: {w}")
-    null_db = stem_sum_error_db([s.audio for s in result.stems], audio.samples)
-    for s in result.stems:
-        report.say(f"  {s.name:<20} {s.note_count:5d} notes  RMS {20 * _log10(s.rms):6.1f} dBFS")
-    report.say(f"wrote {len(written.files)} files to {out} in {result.elapsed_s:.1f} s "
-               f"({len(result.costs)} cost points; null test: stems add up to the mix within {null_db:.0f} dBFS)")
+    for name, _, notes, rms in done.stems:
+        report.say(f"  {name:<20} {notes:5d} notes  RMS {20 * _log10(rms):6.1f} dBFS")
+    report.say(f"wrote {len(done.export.files)} files to {out} in {done.elapsed_s:.1f} s "
+               f"({len(done.model.costs)} cost points; null test: stems add up to the mix within "
+               f"{done.null_db:.0f} dBFS)")
     return 0
+
+
+def _check_memory(audio, score, params) -> None:
+    """Refuse, in plain words, a separation that would not fit in the memory that is free."""
+    from .core import memory
+
+    est = memory.separation_estimate(n_samples=audio.n_samples, channels=audio.channels,
+                                     sample_rate=audio.sample_rate, notes=score.notes, groups=score.groups,
+                                     params=params, streamed=True)
+    free = memory.available_bytes()
+    if memory.shortfall(est.total_bytes, free):
+        raise CLIError(f"{audio.path.name}: separating it needs {est.describe()} of memory, but only "
+                       f"{memory.format_bytes(free)} is free; close other programs, or cut the recording "
+                       "into shorter parts")
 
 
 def _log10(x: float) -> float:
