@@ -85,15 +85,15 @@ def test_closing_during_playback(qtbot, separated):
 
 def test_closing_during_export_finishes_it_first(qtbot, separated, tmp_path, monkeypatch):
     win, _ = separated
-    real_write = export.sf.write
+    real_write = export.sf.SoundFile.write
     writing = threading.Event()
 
-    def slow_write(*a, **k):
+    def slow_write(self, data):
         writing.set()
         time.sleep(0.3)
-        return real_write(*a, **k)
+        return real_write(self, data)
 
-    monkeypatch.setattr(export.sf, "write", slow_write)
+    monkeypatch.setattr(export.sf.SoundFile, "write", slow_write)
     out = tmp_path / "stems"
     names = [s.name for s in win.doc.result.stems]
     assert win.session.export(_options(out, names))
@@ -146,15 +146,15 @@ def test_export_fault_is_reported_and_leaves_nothing(qtbot, separated, tmp_path,
     out = tmp_path / "stems"
     if fault == "disk full":
         calls = []
-        real_write = export.sf.write
+        real_write = export.sf.SoundFile.write
 
-        def write(path, *a, **k):
-            calls.append(path)
-            real_write(path, *a, **k)
+        def write(self, data):
+            calls.append(self.name)
+            real_write(self, data)
             if len(calls) == 2:
                 _enospc()
 
-        monkeypatch.setattr(export.sf, "write", write)
+        monkeypatch.setattr(export.sf.SoundFile, "write", write)
     elif fault == "read-only folder":
         out.mkdir()
         monkeypatch.setattr(tempfile, "mkstemp", _eacces)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .panels.export_dialog import ExportDialog
@@ -72,6 +73,31 @@ class FileCommands:
         dlg = ExportDialog([s.name for s in result.stems], folder=base.parent / f"{song} stems", song=song, parent=self)
         if dlg.exec() == ExportDialog.Accepted:
             self.session.export(dlg.options())
+
+    def offer_separation_to_files(self, text: str) -> None:
+        """The stems would not fit in memory: offer to write them straight to files (non-blocking box;
+        its 'Separate to files…' button asks for the folder and starts)."""
+        box = QMessageBox(QMessageBox.Question, "Separate to files", text, QMessageBox.Cancel, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        self.files_button = box.addButton("Separate to files…", QMessageBox.AcceptRole)
+        box.setDefaultButton(self.files_button)
+        box.buttonClicked.connect(self._on_files_offer_clicked)
+        self.files_offer = box
+        box.open()
+
+    def _on_files_offer_clicked(self, button) -> None:
+        if button is self.files_button:
+            self.choose_stems_folder()
+
+    def choose_stems_folder(self) -> bool:
+        """Ask for a folder and separate straight to files there."""
+        base = self.doc.audio_path or self.doc.project_path or Path.home() / "stems"
+        folder = self.ask_folder("Folder for the stems", str(base.parent))
+        return bool(folder) and self.session.separate_to_folder(Path(folder))
+
+    def ask_folder(self, title: str, start: str) -> str:
+        """A folder the user chooses ('' when cancelled); tests replace it."""
+        return QFileDialog.getExistingDirectory(self, title, start)
 
     def _on_exported(self, report) -> None:
         if report.warnings:

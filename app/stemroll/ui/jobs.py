@@ -1,7 +1,7 @@
 """The editor's background jobs as plain generators (Qt-free), run by ``ui.workers.BackgroundTask``.
 
 Each yields ``stemroll.core.separation.Progress`` values and returns its result, so loading and
-separating share one worker, one progress bar and one cancel path.
+separating (in memory, or straight to files) share one worker, one progress bar and one cancel path.
 """
 
 from __future__ import annotations
@@ -96,3 +96,16 @@ def separation_steps(snap: Snapshot) -> Generator[Progress, None, SeparationResu
     with engine_threads(1):
         return (yield from separate_steps(snap.samples, snap.sample_rate, snap.notes, snap.groups, snap.params))
 
+
+
+def separation_to_files_steps(snap: Snapshot, folder: Path, *, song: str, fmt: str = "wav", bits: str = "24",
+                              score: Score | None = None):
+    """The separation of a snapshot written straight to stem files in ``folder`` block by block
+    (``io.stem_files``): returns a ``StemFileReport``. Closing the generator (Cancel) leaves
+    nothing in the folder. BLAS is held to one thread as in ``separation_steps``."""
+    from ..core.threads import engine_threads
+    from ..io.stem_files import separate_to_files_steps
+
+    with engine_threads(1):
+        return (yield from separate_to_files_steps(snap.samples, snap.sample_rate, snap.notes, snap.groups,
+                                                   snap.params, folder, song=song, fmt=fmt, bits=bits, score=score))

@@ -255,6 +255,7 @@ class MainWindow(FileCommands, QMainWindow):
         s.loading_changed.connect(self._update_enabled)
         s.recent_changed.connect(self._fill_recent)
         s.exported.connect(self._on_exported)
+        s.files_offered.connect(self.offer_separation_to_files)
         t.position_changed.connect(self._on_position_changed)
         t.message.connect(self.show_status)
         t.message.connect(self.show_error)  # playback failed or the device went away: say so until read

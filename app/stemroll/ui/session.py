@@ -18,7 +18,7 @@ from ..core.score import Score
 from ..io.errors import InputError
 from ..io.project import SUFFIX as PROJECT_SUFFIX, Project, load_project, save_project
 from .document import Document
-from .jobs import Loaded, load_steps, separation_steps, take_snapshot
+from .jobs import Loaded, load_steps, separation_steps, separation_to_files_steps, take_snapshot
 from .workers import BackgroundTask
 
 AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc", ".w64", ".caf"}
@@ -65,33 +65,51 @@ def opening_memory_problem(audio: Path) -> str | None:
             "is free. Close other programs, or cut the recording into shorter parts.")
 
 
-def separation_memory_problem(audio, score: Score, params) -> str | None:
-    """Plain words when separating ``audio`` (``io.audio.Audio``) would need more memory than is free."""
-    from ..core.separation import resolve_stft
+def separation_memory_plan(audio, score: Score, params) -> tuple[str, str | None]:
+    """How the editor can separate ``audio`` (``io.audio.Audio``) with the memory that is free.
 
+    ('memory', None): the stems fit in memory, as usual. ('files', offer): they do not, but the
+    separation fits when it writes them straight to files block by block; ``offer`` says so in
+    plain words. ('refuse', problem): even that does not fit.
+    """
+    common = dict(n_samples=audio.n_samples, channels=audio.channels, sample_rate=audio.sample_rate,
+                  notes=score.notes, groups=score.groups, params=params)
     try:
-        cfg = resolve_stft(audio.sample_rate, params)
+        held = memory.separation_estimate(**common)
+        streamed = memory.separation_estimate(**common, streamed=True)
     except ValueError:
-        return None  # the engine will say what is wrong with the settings
-    pitches = {g.id: len({n.pitch for n in score.notes_of(g.id)}) for g in score.groups}
-    est = memory.separation_bytes(
-        n_samples=audio.n_samples, channels=audio.channels, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
-        n_components=memory.component_count(pitches, onset_templates=params.onset_templates,
-                                            residual_components=params.residual_components),
-        n_groups=len(score.groups))
+        return "memory", None  # the engine will say what is wrong with the settings
     free = memory.available_bytes()
-    if not memory.shortfall(est.total_bytes, free):
-        return None
+    if not memory.shortfall(held.total_bytes, free):
+        return "memory", None
     name = audio.path.name if audio.path else "the recording"
-    return (f"Separate: separating {name} into {len(score.groups)} stems needs {est.describe()} of memory, "
-            f"but only {memory.format_bytes(free)} is free. Close other programs, use fewer groups, or cut the "
-            "recording into shorter parts.")
+    if not memory.shortfall(streamed.total_bytes, free):
+        return "files", (
+            f"Separating {name} into {len(score.groups)} stems and keeping them here to listen to needs "
+            f"{held.describe()} of memory, but only {memory.format_bytes(free)} is free.\n\n"
+            f"Stemroll can instead write the stems straight to files in a folder you choose, one piece at a "
+            f"time, which needs {memory.format_bytes(streamed.total_bytes)}. You can follow the progress and "
+            "cancel; the stems will not be playable in the editor, so open them in your audio program.")
+    return "refuse", (
+        f"Separate: separating {name} into {len(score.groups)} stems needs {held.describe()} of memory "
+        f"({memory.format_bytes(streamed.total_bytes)} even writing the stems straight to files), but only "
+        f"{memory.format_bytes(free)} is free. Close other programs, use fewer groups, or cut the recording "
+        "into shorter parts.")
+
+
+def separation_memory_problem(audio, score: Score, params) -> str | None:
+    """Plain words when separating ``audio`` (``io.audio.Audio``) would not fit in memory at all
+    (not even streamed to files); None when it can be done."""
+    kind, text = separation_memory_plan(audio, score, params)
+    return text if kind == "refuse" else None
 
 
 class Session(QObject):
     """Signals: ``status(str)``, ``error(str)`` (one line: '<file>: <problem>'), ``loading_changed(bool)``,
     ``recent_changed()``, ``separation_started(int)`` (passes), ``separation_ended(str)``,
-    ``exported(object)`` (an ``ExportReport``), ``recovered()`` (an autosave was opened by ``recover``)."""
+    ``exported(object)`` (an ``ExportReport``), ``recovered()`` (an autosave was opened by ``recover``),
+    ``files_offered(str)``: the stems would not fit in memory but separating straight to files would
+    (the text says so; ``separate_to_folder`` does it)."""
 
     status = Signal(str)
     error = Signal(str)
@@ -101,6 +119,7 @@ class Session(QObject):
     separation_ended = Signal(str)
     exported = Signal(object)
     recovered = Signal()
+    files_offered = Signal(str)
 
     def __init__(self, doc: Document, settings: QSettings, parent: QObject | None = None):
         super().__init__(parent)
@@ -109,6 +128,7 @@ class Session(QObject):
         self.load_task = BackgroundTask("load", self)
         self.separation = BackgroundTask("separation", self)
         self.export_task = BackgroundTask("export", self)
+        self.streaming_to: Path | None = None  # the folder a running separation writes its stems to
         self.load_task.finished.connect(self._on_loaded)
         self.load_task.failed.connect(self._on_load_failed)
         self.load_task.cancelled.connect(self._on_load_cancelled)
@@ -277,6 +297,51 @@ class Session(QObject):
 
     # ---- separation ------------------------------------------------------------------------------
     def separate(self) -> bool:
+        """Separate in the background, keeping the stems to listen to; when they would not fit in
+        memory, ``files_offered`` (streamed to files would fit) or ``error`` (nothing fits) instead."""
+        doc = self.doc
+        if not self._can_separate():
+            return False
+        kind, text = separation_memory_plan(doc.audio, doc.score, doc.params)
+        if kind == "refuse":
+            self.error.emit(text)
+            return False
+        if kind == "files":
+            self.files_offered.emit(text)
+            return False
+        snap = take_snapshot(doc.audio, doc.score, doc.params)
+        self.streaming_to = None
+        self.separation.start(lambda: separation_steps(snap), tag=snap)
+        self.separation_started.emit(snap.params.iterations)
+        self.status.emit(f"Separating {len(snap.notes)} notes into {len(snap.groups)} groups…")
+        return True
+
+    def separate_to_folder(self, folder: Path, *, fmt: str = "wav", bits: str = "24") -> bool:
+        """Separate straight to stem files in ``folder`` (block by block, in bounded memory), with the
+        groups as MIDI beside them; the stems are not kept in the editor. Refuses to overwrite."""
+        from ..io.export import stem_filename
+
+        doc = self.doc
+        if not self._can_separate():
+            return False
+        folder = Path(folder)
+        song = (doc.audio_path or doc.project_path or Path("stems")).stem
+        names = [stem_filename(song, g.name, fmt) for g in doc.score.groups] + ["stems.json"]
+        taken = [n for n in names if (folder / n).exists()]
+        if taken:
+            self.error.emit(f"{taken[0]}: already exists in {folder}; choose another folder (nothing was changed)")
+            return False
+        snap = take_snapshot(doc.audio, doc.score, doc.params)
+        score = doc.score.copy()
+        self.streaming_to = folder
+        self.separation.start(lambda: separation_to_files_steps(snap, folder, song=song, fmt=fmt, bits=bits,
+                                                                score=score), tag=snap)
+        self.separation_started.emit(snap.params.iterations)
+        self.status.emit(f"Separating {len(snap.notes)} notes into {len(snap.groups)} groups, writing the stems "
+                         f"to {folder}…")
+        return True
+
+    def _can_separate(self) -> bool:
         doc = self.doc
         if self.separation.is_running() or self.load_task.is_running():
             return False
@@ -286,13 +351,6 @@ class Session(QObject):
         if len(doc.score) == 0:
             self.error.emit("Separate: the score has no notes; import the MIDI file or draw notes first")
             return False
-        if problem := separation_memory_problem(doc.audio, doc.score, doc.params):
-            self.error.emit(problem)
-            return False
-        snap = take_snapshot(doc.audio, doc.score, doc.params)
-        self.separation.start(lambda: separation_steps(snap), tag=snap)
-        self.separation_started.emit(snap.params.iterations)
-        self.status.emit(f"Separating {len(snap.notes)} notes into {len(snap.groups)} groups…")
         return True
 
     def cancel(self) -> None:
@@ -303,6 +361,14 @@ class Session(QObject):
 
     @Slot(object)
     def _on_separated(self, result) -> None:
+        if self.streaming_to is not None:
+            folder, self.streaming_to = self.streaming_to, None
+            msg = (f"Done: {len(result.model.costs)} passes in {result.elapsed_s:.1f} s; wrote "
+                   f"{len(result.export.files)} files to {folder}.")
+            self.separation_ended.emit(msg)
+            self.status.emit(msg)
+            self.exported.emit(result.export)
+            return
         snap = self.separation.tag
         self.doc.set_result(result, revision=snap.revision, source=(snap.notes, snap.groups))
         stale = " The notes changed meanwhile: the stems are out of date." if self.doc.result_is_stale else ""
@@ -312,13 +378,19 @@ class Session(QObject):
 
     @Slot(str)
     def _on_separation_failed(self, message: str) -> None:
+        folder, self.streaming_to = self.streaming_to, None
         self.separation_ended.emit("Failed")
-        self.error.emit(f"Separation failed: {message}")
+        where = f" Nothing was written to {folder}." if folder is not None else ""
+        self.error.emit(f"Separation failed: {message}{where}")
 
     @Slot()
     def _on_separation_cancelled(self) -> None:
+        folder, self.streaming_to = self.streaming_to, None
         self.separation_ended.emit("Cancelled")
-        self.status.emit("Separation cancelled; the previous stems are kept.")
+        if folder is not None:
+            self.status.emit(f"Separation cancelled; nothing was written to {folder}.")
+        else:
+            self.status.emit("Separation cancelled; the previous stems are kept.")
 
     # ---- export -------------------------------------------------------------------------------------
     def export(self, options) -> bool:
