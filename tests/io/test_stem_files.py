@@ -16,7 +16,7 @@ from stemroll.core.params import SeparationParams
 from stemroll.core.separation import separate_steps
 from stemroll.io.audio import FileSamples, load_audio
 from stemroll.io.errors import InputError
-from stemroll.io.export import export_stems
+from stemroll.io.export import StemInfo, export_stems, open_stems
 from stemroll.io.stem_files import separate_to_files_steps
 from tests.io.badfiles import write_bad_audio
 from tests.material import synth, two_hand_score
@@ -155,3 +155,17 @@ def test_file_samples_refuse_bad_files_as_the_whole_file_reader_does(tmp_path):
         src.read(0, 20_000)
         with pytest.raises(InputError, match="nan.wav: holds samples that are not numbers"):
             src.read(20_000, 30_000)
+
+
+def test_a_failure_of_the_caller_passes_through_and_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError, match="the engine broke"):
+        with open_stems(tmp_path, [StemInfo("a", 0, 1), StemInfo("b", 1, 0)], sample_rate=8000, channels=1,
+                        song="s") as writer:
+            writer.write([np.zeros((1, 10), np.float32)] * 2)
+            raise RuntimeError("the engine broke")  # not a write error: it must not be reported as one
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="a block of 1 stems for 2 files"):
+        with open_stems(tmp_path, [StemInfo("a", 0, 1), StemInfo("b", 1, 0)], sample_rate=8000, channels=1,
+                        song="s") as writer:
+            writer.write([np.zeros((1, 10), np.float32)])
+    assert list(tmp_path.iterdir()) == []

@@ -86,16 +86,12 @@ class StemWriter:
     def write(self, block: Sequence[np.ndarray]) -> None:
         if len(block) != len(self._sumsq):
             raise ValueError(f"a block of {len(block)} stems for {len(self._sumsq)} files")
-        try:
+        with _as_input_error(self._folder):
             for i, (f, a) in enumerate(zip(self._files, block)):
                 if a.size:
                     self._sumsq[i] += float(np.sum(np.square(a, dtype=np.float64)))
                     self._peak[i] = max(self._peak[i], float(np.max(np.abs(a))))
                 f.write(np.ascontiguousarray(a.T))
-        except (sf.LibsndfileError, RuntimeError) as e:
-            raise InputError(self._folder, f"could not write the stems ({e})") from None
-        except OSError as e:
-            raise InputError(self._folder, f"could not write the stems ({e.strerror or e})") from None
         self.n_samples += block[0].shape[1] if len(block) else 0
 
     def rms(self, i: int) -> float:
@@ -154,34 +150,48 @@ def open_stems(out_dir: str | Path, stems: Sequence[StemInfo], *, sample_rate: i
         files: list = []
         writer = StemWriter(files, len(targets), channels, out)
         try:
-            try:
+            with _as_input_error(out):
                 for t in targets:
                     files.append(sf.SoundFile(str(temps[t]), "w", samplerate=sample_rate, channels=channels,
                                               subtype=subtype, format=FORMATS[fmt]))
-                yield writer
+            yield writer  # the caller's failures pass through as they are (and remove the temporaries)
+            with _as_input_error(out):
                 writer._close()
-                warnings = [f"{t.name}: peaks at {20 * np.log10(writer.peak(i)):+.1f} dBFS and will clip in "
-                            f"{bits}-bit PCM; export as 32-bit float (--bits 32f) to keep it"
-                            for i, t in enumerate(targets) if subtype != "FLOAT" and writer.peak(i) > 1.0]
-                entries = [{"name": s.name, "file": t.name, "group_id": s.group_id, "notes": s.note_count,
-                            "rms": round(writer.rms(i), 8),
-                            "rms_dbfs": round(20 * np.log10(max(writer.rms(i), 1e-12)), 2)}
-                           for i, (s, t) in enumerate(zip(stems, targets))]
-                doc = {"song": song, "sample_rate": sample_rate, "channels": channels if stems else 0,
-                       "samples": writer.n_samples, "format": fmt, "bits": bits, "stems": entries,
-                       "params": params.to_dict() if params is not None else {}}
+                doc = _manifest(writer, stems, targets, song=song, sample_rate=sample_rate, channels=channels,
+                                fmt=fmt, bits=bits, params=params)
                 temps[manifest].write_text(json.dumps(doc, indent=2))
                 if midi_path is not None:
                     from .midi import midi_file_for
 
                     midi_file_for(score).save(str(temps[midi_path]))
-            finally:
-                writer._abandon()
-        except (sf.LibsndfileError, RuntimeError) as e:
-            raise InputError(out, f"could not write the stems ({e})") from None
-        except OSError as e:
-            raise InputError(out, f"could not write the stems ({e.strerror or e})") from None
+        finally:
+            writer._abandon()
+    warnings = [f"{t.name}: peaks at {20 * np.log10(writer.peak(i)):+.1f} dBFS and will clip in {bits}-bit PCM; "
+                "export as 32-bit float (--bits 32f) to keep it"
+                for i, t in enumerate(targets) if subtype != "FLOAT" and writer.peak(i) > 1.0]
     writer.report = ExportReport(tuple(all_targets), tuple(warnings))
+
+
+def _manifest(writer: StemWriter, stems: Sequence[StemInfo], targets: Sequence[Path], *, song: str,
+              sample_rate: int, channels: int, fmt: str, bits: str, params: SeparationParams | None) -> dict:
+    """stems.json: each stem's name, file, notes and RMS (from what was written), and the settings."""
+    entries = [{"name": s.name, "file": t.name, "group_id": s.group_id, "notes": s.note_count,
+                "rms": round(writer.rms(i), 8), "rms_dbfs": round(20 * np.log10(max(writer.rms(i), 1e-12)), 2)}
+               for i, (s, t) in enumerate(zip(stems, targets))]
+    return {"song": song, "sample_rate": sample_rate, "channels": channels if stems else 0,
+            "samples": writer.n_samples, "format": fmt, "bits": bits, "stems": entries,
+            "params": params.to_dict() if params is not None else {}}
+
+
+@contextlib.contextmanager
+def _as_input_error(folder: Path) -> Iterator[None]:
+    """Failures of the sound-file and file-system calls inside, as InputError naming ``folder``."""
+    try:
+        yield
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise InputError(folder, f"could not write the stems ({e})") from None
+    except OSError as e:
+        raise InputError(folder, f"could not write the stems ({e.strerror or e})") from None
 
 
 WRITE_BLOCK = 1 << 20  # samples per write when exporting stems held in memory
