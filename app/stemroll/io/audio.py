@@ -126,7 +126,11 @@ class FileSamples:
         except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as e:
             self.close()
             raise InputError(self.path, f"could not be decoded ({_plain(e)})") from None
-        _check_frames(self.path, info, self.n_samples)
+        try:
+            _check_frames(self.path, info, self.n_samples)
+        except InputError:
+            self.close()
+            raise
 
     @property
     def duration_s(self) -> float:
