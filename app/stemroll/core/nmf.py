@@ -25,7 +25,8 @@ from typing import Generator
 
 import numpy as np
 
-from .nmf_blocks import EPS, BlockPlan, Scratch, h_pass, load_kernels, plan_blocks, v_constant, w_pass
+from .nmf_blocks import (EPS, BlockPlan, Scratch, h_pass, load_kernels, plan_blocks, template_support, v_constant,
+                         w_pass)
 from .threads import default_engine_threads
 
 # Block plans per backend: the kernels want near-exact active sets (4-frame units, cut where
@@ -189,7 +190,8 @@ def nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence: str 
         Vx = np.ascontiguousarray(Vx)  # one copy of V (pass V in Fortran order to avoid it)
     elif kernels is not None and not Vx.flags.writeable:
         Vx = Vx.copy()  # read-only arrays are another type for numba: it would compile again
-    scratch = Scratch(plan, V.shape[0], kernels, n_threads=n_threads or default_engine_threads())
+    scratch = Scratch(plan, V.shape[0], kernels, n_threads=n_threads or default_engine_threads(),
+                      support=template_support(W.T) if kernels is not None else None)
     try:
         result = yield from _block_steps(V, Vx, W, H, scratch, kl=divergence == "kl", iterations=iterations,
                                          tol=tol, update_W=update_W, normalise_W=normalise_W,

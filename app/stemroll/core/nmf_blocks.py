@@ -44,12 +44,14 @@ class BlockPlan:
     def max_active(self) -> int:
         return max((len(a) for a in self.active), default=0)
 
-    def flat(self, *, pad_to: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def flat(self, *, pad_to: int = 1, key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(bounds, aptr, aidx) as int64 arrays: block b's components are aidx[aptr[b]:aptr[b+1]].
 
-        With ``pad_to`` each list is padded to a multiple of it with the index K (n_components).
+        With ``pad_to`` each list is padded to a multiple of it with the index K (n_components);
+        with ``key`` (K,) each list is sorted by it (stable) before padding.
         """
-        lists = [np.concatenate([a, np.full(-len(a) % pad_to, self.n_components)]) for a in self.active]
+        active = self.active if key is None else [a[np.argsort(key[a], kind="stable")] for a in self.active]
+        lists = [np.concatenate([a, np.full(-len(a) % pad_to, self.n_components)]) for a in active]
         aptr = np.zeros(len(lists) + 1, np.int64)
         aptr[1:] = np.cumsum([len(a) for a in lists])
         aidx = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, np.int64)
@@ -122,11 +124,12 @@ def plan_blocks(H0: np.ndarray, *, n_bins: int, min_frames: int = 8, max_frames:
 def v_constant(V: np.ndarray, *, kl: bool, chunk: int = 2048) -> float:
     """The part of the cost that depends on V only (float64).
 
-    KL: sum(V log(V + eps) - V); Euclidean: 0.5 * sum(V^2). Computed in column chunks.
+    KL: sum(V log(V + eps) - V); Euclidean: 0.5 * sum(V^2). Computed in column chunks, in
+    float32 (V may be float16).
     """
     total = 0.0
     for i in range(0, V.shape[1], chunk):
-        v = V[:, i: i + chunk]
+        v = V[:, i: i + chunk].astype(np.float32)
         if kl:
             total += float(np.sum(v * np.log(v + EPS), dtype=np.float64)) - float(np.sum(v, dtype=np.float64))
         else:
@@ -164,21 +167,47 @@ def load_kernels(*, timeout_s: float = 900.0):
 _KERNELS = None  # the loaded module, False when unavailable, None before the first try
 
 
+def template_support(WT: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each template's support: int64 (flo, fhi), (K + 1,) each, for WT (K, F) (a template per row).
+
+    Template k is zero outside bins ``flo[k] .. fhi[k] - 1``; multiplicative updates keep those
+    zeros, so the support holds for a whole run. An all-zero template and the padding index K
+    get the empty range (F, 0), which leaves the union of ranges unchanged.
+    """
+    K, F = WT.shape
+    flo = np.full(K + 1, F, np.int64)
+    fhi = np.zeros(K + 1, np.int64)
+    for k in range(K):
+        nz = np.flatnonzero(WT[k])
+        if len(nz):
+            flo[k], fhi[k] = nz[0], nz[-1] + 1
+    return flo, fhi
+
+
 class Scratch:
     """Work buffers (and worker threads) of one engine run, sized from the plan once.
 
     ``kernels``: the ``nmf_numba`` module to run the passes compiled (they read V frame-major,
     as VT (N, F)), or None for the NumPy passes (V as (F, N)). With ``n_threads > 1`` the
     compiled passes split the blocks into that many parts of equal work, each run on its own
-    thread (the kernels release the GIL); call ``close()`` to stop the threads.
+    thread (the kernels release the GIL); call ``close()`` to stop the threads. ``support``:
+    the templates' supports (``template_support``; default: every bin); the KL kernels sweep
+    only those bins, with each block's list sorted by support width (the widest last).
     """
 
-    def __init__(self, plan: BlockPlan, n_bins: int, kernels=None, *, n_threads: int = 1) -> None:
+    def __init__(self, plan: BlockPlan, n_bins: int, kernels=None, *, n_threads: int = 1,
+                 support: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         ka, b, F = max(plan.max_active + 3, 1), max(plan.max_frames, 1), max(n_bins, 1)
         self.kernels = kernels
         self.plan = plan
+        if support is None:
+            support = (np.zeros(plan.n_components + 1, np.int64), np.full(plan.n_components + 1, n_bins, np.int64))
+            support[0][-1], support[1][-1] = n_bins, 0
+        self.support = support
+        self.width = (support[1] - support[0])[:-1]
         self.flat = plan.flat()
-        self.flat_pad = plan.flat(pad_to=4)  # KL kernels: lists padded with index K (a zero template)
+        # KL kernels: lists sorted by support width and padded with index K (a zero template)
+        self.flat_pad = plan.flat(pad_to=4, key=self.width)
         n_parts = max(1, min(int(n_threads), len(plan.active))) if kernels is not None else 1
         work = np.cumsum(np.diff(plan.bounds) * (np.diff(self.flat[1]) + 2)) if len(plan.active) else np.zeros(0)
         cuts = np.searchsorted(work, work[-1] * np.arange(1, n_parts) / n_parts) + 1 if n_parts > 1 else []
@@ -227,7 +256,7 @@ def h_pass(V, WTx, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float
         if kn is not None:
             pb, pp, pa = s.flat_pad
             vlog = sum(s.map(lambda i, lo, hi, bf: kn.h_pass_kl(V, WTx, H, Hn, pb, pp, pa, lo, hi, inv,
-                                                                 want_cost, bf.hb, bf.wh)))
+                                                                 want_cost, bf.hb, bf.wh, *s.support)))
         else:
             vlog = _h_pass_kl_numpy(V, WT, H, Hn, s, inv, want_cost)
         if not want_cost:
@@ -253,7 +282,8 @@ def w_pass(V, WTx, H, s: Scratch, *, kl: bool) -> None:
     if kl:
         if kn is not None:
             pb, pp, pa = s.flat_pad
-            s.map(lambda i, lo, hi, bf: kn.w_num_kl(V, WTx, H, NWs[i], pb, pp, pa, lo, hi, bf.hb, bf.wh))
+            s.map(lambda i, lo, hi, bf: kn.w_num_kl(V, WTx, H, NWs[i], pb, pp, pa, lo, hi, bf.hb, bf.wh,
+                                                    *s.support))
         else:
             for n0, n1, A in s.plan.blocks:
                 Hb, R = _ratio_block(V, WT, H, n0, n1, A, s, want_log=False)[1::2]

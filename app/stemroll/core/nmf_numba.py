@@ -18,10 +18,12 @@ Scratch: ``hb`` >= (max_active + 3) * max_frames, ``wh`` >= 4 * F.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 _OPTS = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 _EPS = np.float32(1e-10)
@@ -43,87 +45,136 @@ def _gather_h(H, A, n0, n1, hb):
 
 
 @njit(**_OPTS)
-def _model_rows(WT, A, Hb, c, nc, WH, VT, n, ratio):
+def _model_rows(WT, A, Hb, c, nc, WH, VT, n, ratio, flo, fhi):
     """WH[j] = sum_i Hb[i, c + j] * WT[A[i]] + eps for j < nc (nc <= 4), four templates per sweep.
 
-    With ``ratio`` the rows end as V / (WH + eps) instead (VT[n + j] is frame j's spectrum),
-    fused into the last sweep when the list is a multiple of four and the tile is full.
+    Template k is zero outside bins ``flo[k] .. fhi[k] - 1`` (its support), so each sweep of four
+    templates runs over the union of their supports only. With ``ratio`` the rows end as
+    V / (WH + eps) instead (VT[n + j] is frame j's spectrum), fused into the last sweep when that
+    sweep covers every bin (lists sorted by support width end with the widest templates).
     """
     F = WT.shape[1]
     ka = A.shape[0]
     if nc == 4 and ka >= 4 and ka % 4 == 0:
         r0, r1, r2, r3 = WH[0], WH[1], WH[2], WH[3]
         v0, v1, v2, v3 = VT[n], VT[n + 1], VT[n + 2], VT[n + 3]
+        fused = False
         for i in range(0, ka, 4):
-            wa, wb, wc, wd = WT[A[i]], WT[A[i + 1]], WT[A[i + 2]], WT[A[i + 3]]
+            ka0, kb, kc, kd = A[i], A[i + 1], A[i + 2], A[i + 3]
+            lo = min(min(flo[ka0], flo[kb]), min(flo[kc], flo[kd]))
+            hi = max(max(fhi[ka0], fhi[kb]), max(fhi[kc], fhi[kd]))
+            if i == 0:  # rows start at zero outside the first sweep's bins
+                hi = max(hi, lo)
+                for r in (r0, r1, r2, r3):
+                    r[:lo] = 0.0
+                    r[hi:] = 0.0
+            wa, wb, wc, wd = WT[ka0], WT[kb], WT[kc], WT[kd]
             a0, a1, a2, a3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
             b0, b1, b2, b3 = Hb[i + 1, c], Hb[i + 1, c + 1], Hb[i + 1, c + 2], Hb[i + 1, c + 3]
             c0, c1, c2, c3 = Hb[i + 2, c], Hb[i + 2, c + 1], Hb[i + 2, c + 2], Hb[i + 2, c + 3]
             d0, d1, d2, d3 = Hb[i + 3, c], Hb[i + 3, c + 1], Hb[i + 3, c + 2], Hb[i + 3, c + 3]
-            last = i + 4 == ka
-            if last and not ratio and i == 0:
+            if i == 0 and i + 4 == ka and ratio and lo == 0 and hi == F:  # one sweep: model and ratio
+                fused = True
                 for f in range(F):
                     x, y, z, u = wa[f], wb[f], wc[f], wd[f]
-                    r0[f] = a0 * x + b0 * y + c0 * z + d0 * u + _EPS
-                    r1[f] = a1 * x + b1 * y + c1 * z + d1 * u + _EPS
-                    r2[f] = a2 * x + b2 * y + c2 * z + d2 * u + _EPS
-                    r3[f] = a3 * x + b3 * y + c3 * z + d3 * u + _EPS
-            elif last and not ratio:
+                    r0[f] = _f32(v0[f]) / (a0 * x + b0 * y + c0 * z + d0 * u + _EPS)
+                    r1[f] = _f32(v1[f]) / (a1 * x + b1 * y + c1 * z + d1 * u + _EPS)
+                    r2[f] = _f32(v2[f]) / (a2 * x + b2 * y + c2 * z + d2 * u + _EPS)
+                    r3[f] = _f32(v3[f]) / (a3 * x + b3 * y + c3 * z + d3 * u + _EPS)
+            elif i == 0:
+                _sweep4(wa[lo:hi], wb[lo:hi], wc[lo:hi], wd[lo:hi], r0[lo:hi], r1[lo:hi], r2[lo:hi], r3[lo:hi],
+                        a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, False)
+            elif i + 4 == ka and ratio and lo == 0 and hi == F:  # last sweep over every bin: fuse the ratio
+                fused = True
                 for f in range(F):
                     x, y, z, u = wa[f], wb[f], wc[f], wd[f]
-                    r0[f] += a0 * x + b0 * y + c0 * z + d0 * u + _EPS
-                    r1[f] += a1 * x + b1 * y + c1 * z + d1 * u + _EPS
-                    r2[f] += a2 * x + b2 * y + c2 * z + d2 * u + _EPS
-                    r3[f] += a3 * x + b3 * y + c3 * z + d3 * u + _EPS
-            elif i == 0 and not last:
-                for f in range(F):
-                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
-                    r0[f] = a0 * x + b0 * y + c0 * z + d0 * u
-                    r1[f] = a1 * x + b1 * y + c1 * z + d1 * u
-                    r2[f] = a2 * x + b2 * y + c2 * z + d2 * u
-                    r3[f] = a3 * x + b3 * y + c3 * z + d3 * u
-            elif i == 0:  # one sweep: model and ratio at once
-                for f in range(F):
-                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
-                    r0[f] = v0[f] / (a0 * x + b0 * y + c0 * z + d0 * u + _EPS)
-                    r1[f] = v1[f] / (a1 * x + b1 * y + c1 * z + d1 * u + _EPS)
-                    r2[f] = v2[f] / (a2 * x + b2 * y + c2 * z + d2 * u + _EPS)
-                    r3[f] = v3[f] / (a3 * x + b3 * y + c3 * z + d3 * u + _EPS)
-            elif last:
-                for f in range(F):
-                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
-                    r0[f] = v0[f] / (r0[f] + a0 * x + b0 * y + c0 * z + d0 * u + _EPS)
-                    r1[f] = v1[f] / (r1[f] + a1 * x + b1 * y + c1 * z + d1 * u + _EPS)
-                    r2[f] = v2[f] / (r2[f] + a2 * x + b2 * y + c2 * z + d2 * u + _EPS)
-                    r3[f] = v3[f] / (r3[f] + a3 * x + b3 * y + c3 * z + d3 * u + _EPS)
+                    r0[f] = _f32(v0[f]) / (r0[f] + a0 * x + b0 * y + c0 * z + d0 * u + _EPS)
+                    r1[f] = _f32(v1[f]) / (r1[f] + a1 * x + b1 * y + c1 * z + d1 * u + _EPS)
+                    r2[f] = _f32(v2[f]) / (r2[f] + a2 * x + b2 * y + c2 * z + d2 * u + _EPS)
+                    r3[f] = _f32(v3[f]) / (r3[f] + a3 * x + b3 * y + c3 * z + d3 * u + _EPS)
             else:
-                for f in range(F):
-                    x, y, z, u = wa[f], wb[f], wc[f], wd[f]
-                    r0[f] += a0 * x + b0 * y + c0 * z + d0 * u
-                    r1[f] += a1 * x + b1 * y + c1 * z + d1 * u
-                    r2[f] += a2 * x + b2 * y + c2 * z + d2 * u
-                    r3[f] += a3 * x + b3 * y + c3 * z + d3 * u
+                _sweep4(wa[lo:hi], wb[lo:hi], wc[lo:hi], wd[lo:hi], r0[lo:hi], r1[lo:hi], r2[lo:hi], r3[lo:hi],
+                        a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, True)
+        if not fused:
+            for j in range(4):
+                if ratio:
+                    _ratio_row(VT[n + j], WH[j])
+                else:
+                    _eps_row(WH[j])
         return
     for j in range(nc):
         WH[j, :] = 0.0
     for i in range(ka):
-        w = WT[A[i]]
+        k = A[i]
+        lo, hi = flo[k], max(flo[k], fhi[k])
+        w = WT[k, lo:hi]
         for j in range(nc):
             h = Hb[i, c + j]
-            r = WH[j]
-            for f in range(F):
+            r = WH[j, lo:hi]
+            for f in range(w.shape[0]):
                 r[f] += h * w[f]
     for j in range(nc):
         if ratio:
             _ratio_row(VT[n + j], WH[j])
         else:
-            WH[j, :] += _EPS
+            _eps_row(WH[j])
+
+
+@njit(**_OPTS)
+def _sweep4(wa, wb, wc, wd, r0, r1, r2, r3, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, add):
+    """Rows r_j (+)= a_j wa + b_j wb + c_j wc + d_j wd: four templates into four frames (slices)."""
+    if add:
+        for f in range(wa.shape[0]):
+            x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+            r0[f] += a0 * x + b0 * y + c0 * z + d0 * u
+            r1[f] += a1 * x + b1 * y + c1 * z + d1 * u
+            r2[f] += a2 * x + b2 * y + c2 * z + d2 * u
+            r3[f] += a3 * x + b3 * y + c3 * z + d3 * u
+    else:
+        for f in range(wa.shape[0]):
+            x, y, z, u = wa[f], wb[f], wc[f], wd[f]
+            r0[f] = a0 * x + b0 * y + c0 * z + d0 * u
+            r1[f] = a1 * x + b1 * y + c1 * z + d1 * u
+            r2[f] = a2 * x + b2 * y + c2 * z + d2 * u
+            r3[f] = a3 * x + b3 * y + c3 * z + d3 * u
+
+
+@njit(**_OPTS)
+def _eps_row(w):
+    for f in range(w.shape[0]):
+        w[f] += _EPS
+
+
+def _f32(x):
+    """A spectrum value as float32: float32 as is; uint16 holds a float16's bits (see ``half_bits``)."""
+    raise NotImplementedError  # only called from compiled code, through the overload below
+
+
+@overload(_f32, jit_options=dict(fastmath=True))
+def _f32_overload(x):
+    if x == types.float32:
+        return lambda x: x
+    if x == types.uint16:
+        # A float16 >= 0 (finite, no sign bit): a normal half's exponent and mantissa move into
+        # float32's fields and the exponent is rebiased by 127 - 15 in the integer domain (a float
+        # rebias by 2**112 could overflow once fastmath reorders the products around it); a
+        # subnormal half is its mantissa times 2**-24. Exact, branch-free, vectorisable.
+        return lambda x: (_bits_f32((np.int32(x) << np.int32(13)) + np.int32(112 << 23)) if x >= np.uint16(0x400)
+                          else np.float32(x) * np.float32(2.0 ** -24))
+    return None
+
+
+def half_bits(V: np.ndarray) -> np.ndarray:
+    """A float16 array as the uint16 view the kernels read (numba has no float16 on the CPU).
+
+    The values must be nonnegative and finite (magnitudes; ``segments.magnitude`` clips them)."""
+    return V.view(np.uint16) if V.dtype == np.float16 else V
 
 
 @njit(**_OPTS)
 def _ratio_row(v, w):
     for f in range(w.shape[0]):
-        w[f] = v[f] / (w[f] + _EPS)
+        w[f] = _f32(v[f]) / (w[f] + _EPS)
 
 
 @intrinsic
@@ -155,19 +206,24 @@ def _ratio_log_row(v, w):
         t2 = t * t
         lm = np.float32(2.0) * t * (np.float32(1.0) + t2 * (np.float32(1.0 / 3.0) + t2 * (
             np.float32(0.2) + t2 * (np.float32(1.0 / 7.0) + t2 * np.float32(1.0 / 9.0)))))
-        acc += v[f] * (np.float32(e) * _LN2 + lm)
-        w[f] = v[f] / x
+        vf = _f32(v[f])
+        acc += vf * (np.float32(e) * _LN2 + lm)
+        w[f] = vf / x
     return acc
 
 
 @njit(**_OPTS)
-def _dots(w, R, nc, out):
-    """out[j] = w · R[j] for j < nc."""
-    F = w.shape[0]
+def _dots(w, R, nc, out, lo, hi):
+    """out[j] = w · R[j] for j < nc, over bins lo .. hi - 1 (w is zero elsewhere).
+
+    The loops here and in the other ranged helpers run over slices from 0: numba can then prove
+    the indices nonnegative (no wraparound test per element) and vectorise.
+    """
+    w = w[lo:hi]
     if nc == 4:
         s0 = s1 = s2 = s3 = np.float32(0.0)
-        r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
-        for f in range(F):
+        r0, r1, r2, r3 = R[0, lo:hi], R[1, lo:hi], R[2, lo:hi], R[3, lo:hi]
+        for f in range(w.shape[0]):
             wf = w[f]
             s0 += wf * r0[f]
             s1 += wf * r1[f]
@@ -177,19 +233,19 @@ def _dots(w, R, nc, out):
     else:
         for j in range(nc):
             s = np.float32(0.0)
-            r = R[j]
-            for f in range(F):
+            r = R[j, lo:hi]
+            for f in range(w.shape[0]):
                 s += w[f] * r[f]
             out[j] = s
 
 
 @njit(**_OPTS)
-def _dots2(w, v, R, out):
-    """out[0, j] = w · R[j], out[1, j] = v · R[j] for four rows of R."""
-    F = w.shape[0]
+def _dots2(w, v, R, out, lo, hi):
+    """out[0, j] = w · R[j], out[1, j] = v · R[j] for four rows of R, over bins lo .. hi - 1."""
     a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = np.float32(0.0)
-    r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
-    for f in range(F):
+    w, v = w[lo:hi], v[lo:hi]
+    r0, r1, r2, r3 = R[0, lo:hi], R[1, lo:hi], R[2, lo:hi], R[3, lo:hi]
+    for f in range(w.shape[0]):
         wf = w[f]
         vf = v[f]
         x0, x1, x2, x3 = r0[f], r1[f], r2[f], r3[f]
@@ -206,27 +262,28 @@ def _dots2(w, v, R, out):
 
 
 @njit(**_OPTS)
-def _axpy_rows(dst, Hb, i, c, nc, R):
-    """dst += sum_j Hb[i, c + j] * R[j] for j < nc."""
-    F = dst.shape[0]
+def _axpy_rows(dst, Hb, i, c, nc, R, lo, hi):
+    """dst += sum_j Hb[i, c + j] * R[j] for j < nc, over bins lo .. hi - 1."""
+    dst = dst[lo:hi]
     if nc == 4:
         h0, h1, h2, h3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
-        r0, r1, r2, r3 = R[0], R[1], R[2], R[3]
-        for f in range(F):
+        r0, r1, r2, r3 = R[0, lo:hi], R[1, lo:hi], R[2, lo:hi], R[3, lo:hi]
+        for f in range(dst.shape[0]):
             dst[f] += h0 * r0[f] + h1 * r1[f] + h2 * r2[f] + h3 * r3[f]
     else:
         for j in range(nc):
             h = Hb[i, c + j]
-            r = R[j]
-            for f in range(F):
+            r = R[j, lo:hi]
+            for f in range(dst.shape[0]):
                 dst[f] += h * r[f]
 
 
 @njit(**_OPTS)
-def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh):
+def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh, flo, fhi):
     """KL H update into Hn; returns sum(V log(WH + eps)) over all frames when ``want_cost``.
 
-    WTx (K + 1, F): the templates and a zero row K, which pads the active lists to multiples of 4.
+    WTx (K + 1, F): the templates and a zero row K, which pads the active lists to multiples of 4;
+    flo, fhi (K + 1,): each template's support (see ``_model_rows``).
     """
     F = VT.shape[1]
     K = H.shape[0]
@@ -239,7 +296,7 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, not want_cost)
+            _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, not want_cost, flo, fhi)
             if want_cost:
                 for j in range(nc):
                     acc += _ratio_log_row(VT[n0 + c + j], WH[j])
@@ -247,9 +304,10 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
             while i < A.shape[0] and A[i] < K:
                 pair = nc == 4 and i + 1 < A.shape[0] and A[i + 1] < K
                 if pair:
-                    _dots2(WTx[A[i]], WTx[A[i + 1]], WH, s)
+                    k0, k1 = A[i], A[i + 1]
+                    _dots2(WTx[k0], WTx[k1], WH, s, min(flo[k0], flo[k1]), max(fhi[k0], fhi[k1]))
                 else:
-                    _dots(WTx[A[i]], WH, nc, s[0])
+                    _dots(WTx[A[i]], WH, nc, s[0], flo[A[i]], fhi[A[i]])
                 for q in range(2 if pair else 1):
                     k = A[i + q]
                     for j in range(nc):
@@ -259,8 +317,9 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
 
 
 @njit(**_OPTS)
-def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh):
-    """NW (K, F) += the KL W-update numerator (R Hᵀ)ᵀ, with R = V / (WH + eps); WTx as for h_pass_kl."""
+def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh, flo, fhi):
+    """NW (K, F) += the KL W-update numerator (R Hᵀ)ᵀ, with R = V / (WH + eps), on each template's
+    support (elsewhere NW is left as it is: the template is zero there); WTx, flo, fhi as for h_pass_kl."""
     F = VT.shape[1]
     K = H.shape[0]
     WH = wh[: TILE * F].reshape((TILE, F))
@@ -272,10 +331,11 @@ def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh):
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, True)
+            _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, True, flo, fhi)
             for i in range(A.shape[0]):
-                if A[i] < K:
-                    _axpy_rows(NW[A[i]], Hb, i, c, nc, WH)
+                k = A[i]
+                if k < K:
+                    _axpy_rows(NW[k], Hb, i, c, nc, WH, flo[k], fhi[k])
 
 
 @njit(**_OPTS)
@@ -294,7 +354,7 @@ def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb,
             Vt = VT[n0 + c: n0 + c + nc]
             for i in range(ka):
                 k = A[i]
-                _dots(WT[k], Vt, nc, s)
+                _dots(WT[k], Vt, nc, s, 0, WT.shape[1])
                 for j in range(nc):
                     den = np.float32(0.0)
                     for m in range(ka):
@@ -318,7 +378,7 @@ def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb):
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
             for i in range(ka):
-                _axpy_rows(NW[A[i]], Hb, i, c, nc, VT[n0 + c: n0 + c + nc])
+                _axpy_rows(NW[A[i]], Hb, i, c, nc, VT[n0 + c: n0 + c + nc], 0, VT.shape[1])
         for i in range(ka):
             for m in range(ka):
                 acc = np.float32(0.0)
@@ -330,13 +390,21 @@ def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb):
 KERNELS = (h_pass_kl, w_num_kl, h_pass_eu, w_num_eu)
 
 
+def _compiled_versions() -> dict:
+    """Kernel -> how many versions ``warm`` compiles (one per spectrogram type it is used with:
+    float32 everywhere, and the float16 bits for the KL passes of the informed engine)."""
+    from .informed_numba import w_focus_kl
+
+    return {h_pass_kl: 2, w_num_kl: 1, h_pass_eu: 1, w_num_eu: 1, w_focus_kl: 2}
+
+
 def compiled_on_disk() -> bool:
-    """Whether every kernel has an up-to-date compiled version in numba's on-disk cache.
+    """Whether every kernel has all its compiled versions, up to date, in numba's on-disk cache.
 
     Reads numba's cache index (an internal API: any surprise counts as "not compiled").
     """
     try:
-        return all(len(k._cache._cache_file._load_index()) > 0 for k in KERNELS)
+        return all(len(k._cache._cache_file._load_index()) >= n for k, n in _compiled_versions().items())
     except Exception:  # noqa: BLE001 - a numba internal changed: compile as if cold
         return False
 
@@ -355,6 +423,14 @@ def warm() -> None:
     for kl in (True, False):
         h_pass(VT, WTx, H, H.copy(), s, kl=kl, want_cost=True, const=0.0)
         w_pass(VT, WTx, H, s, kl=kl)
+    from .informed_passes import CompiledPasses
+
+    groups = np.array([0, 0, 1, 1, 2])
+    for V in (VT.T, VT.T.astype(np.float16)):  # the factorisation's spectrogram and the refinement's
+        passes = CompiledPasses(sys.modules[__name__], V, WTx.copy(), H.copy(), groups, focus=2.0, n_threads=1)
+        Hx, _ = passes.h(H.copy(), update=True, want_cost=True)
+        passes.w(Hx)
+        passes.close()
 
 
 if __name__ == "__main__":  # python -m stemroll.core.nmf_numba: fill the on-disk cache
