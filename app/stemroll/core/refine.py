@@ -62,17 +62,19 @@ def fine_templates(components: Sequence[Component], *, cfg: STFTConfig, fine: ST
 
 
 def refine_steps(V_fine: np.ndarray, W_fine0: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, *,
-                 params: SeparationParams, cost_every: int = 1) -> Generator[NMFStep, None, NMFResult]:
+                 params: SeparationParams, cost_every: int | None = None) -> Generator[NMFStep, None, NMFResult]:
     """Learn the fine templates with the activations fixed.
 
     V_fine: float16 or float32 (fine bins, n_frames), the long-window magnitude; W_fine0: (fine bins, K) from
     ``fine_templates``; H: (K, n_frames) from the factorisation (rescaled once so that the model
     has V_fine's energy, then only the templates' unit-sum normalisation moves it). Yields one
-    ``NMFStep`` per iteration (costs on V_fine) and returns the fine W with the rescaled H.
+    ``NMFStep`` per iteration and returns the fine W with the rescaled H. The refinement runs a
+    fixed ``params.fine_iterations``, so by default no cost is computed (nan; a cost costs a
+    logarithm per cell of the long window); ``cost_every=k`` computes it every k-th iteration.
     """
     if V_fine.shape[1] != H.shape[1]:
         raise ValueError(f"the fine spectrogram has {V_fine.shape[1]} frames, the activations {H.shape[1]}")
     H = scale_activations(V_fine, W_fine0, H)
     return (yield from informed_nmf_steps(V_fine, W_fine0, H, comp_groups, iterations=params.fine_iterations,
                                           tol=0.0, focus=params.template_focus, update_H=False,
-                                          cost_every=cost_every))
+                                          cost_every=cost_every or 1, costs=cost_every is not None))

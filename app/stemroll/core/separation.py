@@ -205,7 +205,7 @@ def model_steps(audio, sample_rate: int, notes: Sequence[Note], groups: Sequence
         V_fine = half_magnitude(src, fine, segment_frames=1024 * cfg.n_fft // fine.n_fft)
         W_fine0 = fine_templates(cons.components, cfg=cfg, fine=fine, sample_rate=sample_rate, params=params,
                                  rng=rng)
-        gen = refine_steps(V_fine, W_fine0, H, cons.component_groups(), params=params, cost_every=COST_EVERY)
+        gen = refine_steps(V_fine, W_fine0, H, cons.component_groups(), params=params)
         try:
             while True:
                 step = next(gen)
