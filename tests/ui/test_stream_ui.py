@@ -16,17 +16,17 @@ from stemroll.core import memory
 from tests.material import synth, two_hand_score, write_midi
 from tests.ui.conftest import open_and_wait
 
-RATE = 22050
+RATE = 44100
 NAMES = ["long - groups.mid", "long - left hand.wav", "long - residual.wav", "long - right hand.wav", "stems.json"]
 
 
 @pytest.fixture(scope="module")
 def long_piece(tmp_path_factory) -> tuple[Path, Path]:
-    """Three minutes of two synthetic hands in stereo: long enough that holding its stems costs
-    more memory than the separation itself."""
+    """Five minutes of two synthetic hands in stereo at 44.1 kHz: long enough that holding its stems
+    costs more memory than the separation itself (its engine's code and buffers included)."""
     folder = tmp_path_factory.mktemp("long")
-    score = two_hand_score(90)
-    y = synth(score.notes, sample_rate=RATE, duration_s=180.0)
+    score = two_hand_score(150)
+    y = synth(score.notes, sample_rate=RATE, duration_s=300.0)
     sf.write(str(folder / "long.wav"), np.stack([y, 0.6 * y], axis=1), RATE, subtype="FLOAT")
     return folder / "long.wav", write_midi(score, folder / "long.mid")
 

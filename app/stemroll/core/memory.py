@@ -13,9 +13,10 @@ The estimates are pure arithmetic on the sizes the pipeline allocates (all float
   resynthesising; and the temporaries of the one analysis or resynthesis segment in flight
   (``core.segments``: no full-size complex STFT is held).
 
-Checked against tracemalloc's peak of real separations (tests/core/test_memory.py), and the
-streamed estimate against the peak resident memory of ``stemroll separate`` on an hour of
-audio (benchmarks/memory.py).
+Checked against tracemalloc's peak of real separations (tests/core/test_memory.py; without the
+compiled engine's own memory, which tracemalloc does not see), and the streamed estimate against
+the peak resident memory of ``stemroll separate`` on 20 and 60 minutes of stereo audio
+(benchmarks/memory.py: 2-7 % above what is measured beyond the interpreter's own).
 
 ``available_bytes()`` reads what the system can still give (``MemAvailable`` in /proc/meminfo,
 psutil where installed); ``None`` when it cannot tell. Sizes are in bytes.
@@ -33,7 +34,8 @@ DISPLAY_WINDOW_S = 0.046  # as ui.jobs' display spectrogram
 DISPLAY_OVERLAP = 4
 DISPLAY_ROWS = 349  # rows of core.display's image (A0..C8, 4 per semitone)
 DISPLAY_CHUNK = 4096  # frames core.display processes at a time
-H_COPIES = 4
+H_COPIES = 6  # activation-sized arrays alive at once: constraints, scaled start, the engine's copies and plans
+ENGINE_RUNTIME = 128 * 2**20  # the compiled kernels (numba) and their buffers, while the engine runs
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def opening_bytes(*, n_samples: int, channels: int, sample_rate: int) -> MemoryE
 
 
 def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: int, n_components: int,
-                     n_groups: int, fine_n_fft: int = 0, streamed: bool = False) -> MemoryEstimate:
+                     n_groups: int, fine_n_fft: int = 0, streamed: bool = False,
+                     runtime: bool = True) -> MemoryEstimate:
     """Peak memory of one separation, beyond the recording itself (held by the editor, or read from
     its file block by block by the command line).
 
@@ -93,6 +96,9 @@ def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: i
     * analysis and factorisation: the float32 magnitude V, W, H and one segment in flight;
     * refinement: the float16 long-window magnitude (V is freed first), the long templates and H;
     * resynthesis: W, H, one block's spectra and masks, and (not streamed) the stems.
+
+    ``runtime``: count the compiled engine's code and buffers while it runs (``ENGINE_RUNTIME``;
+    resident memory that Python's allocator statistics do not see).
     """
     _check(n_samples=n_samples, channels=channels, sample_rate=1)
     if n_fft < 2 or hop_length < 1 or n_components < 0 or n_groups < 0 or (fine_n_fft and fine_n_fft < n_fft):
@@ -104,14 +110,15 @@ def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: i
     last_bins = last_fft // 2 + 1
     templates = (bins + (last_bins if fine_n_fft else 0)) * n_components * F32
     model = templates + H_COPIES * n_components * frames * F32
+    engine = ENGINE_RUNTIME if runtime else 0
     stages = [(("magnitude", bins * frames * F32), ("model", model),
                ("segment", max(_analysis_segment(n_fft, hop_length, channels, min(frames, 1024)),
-                               _engine_scratch(bins, frames))))]
+                               _engine_scratch(bins, frames))), ("engine", engine))]
     if fine_n_fft:  # the long window's segments have as many samples as the analysis ones
         stages.append((("long-window magnitude", last_bins * frames * F16), ("model", model),
                        ("segment", max(_analysis_segment(last_fft, hop_length, channels,
                                                          min(frames, 1024 * n_fft // last_fft)),
-                                       _engine_scratch(last_bins, frames)))))
+                                       _engine_scratch(last_bins, frames))), ("engine", engine)))
     stems = 0 if streamed else (n_groups + 1) * channels * n_samples * F32
     block_frames = min(frames, 512 * n_fft // last_fft)
     stages.append((("stems", stems), ("model", model),
@@ -141,7 +148,7 @@ def _resynthesis_segment(n_fft: int, hop: int, channels: int, f: int, n_groups: 
 
 
 def separation_estimate(*, n_samples: int, channels: int, sample_rate: int, notes, groups, params,
-                        streamed: bool = False) -> MemoryEstimate:
+                        streamed: bool = False, runtime: bool = True) -> MemoryEstimate:
     """``separation_bytes`` for a score (``core.score.Note``s and ``NoteGroup``s) and
     ``core.params.SeparationParams``: the windows and the number of templates they imply."""
     from .refine import fine_stft_config
@@ -156,7 +163,7 @@ def separation_estimate(*, n_samples: int, channels: int, sample_rate: int, note
                         residual_components=params.residual_components)
     return separation_bytes(n_samples=n_samples, channels=channels, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
                             n_components=k, n_groups=len(groups), fine_n_fft=fine.n_fft if fine else 0,
-                            streamed=streamed)
+                            streamed=streamed, runtime=runtime)
 
 
 def component_count(pitches_per_group: dict[int, int], *, onset_templates: bool, residual_components: int) -> int:
