@@ -296,6 +296,7 @@ def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: s
     from .core.grouping import apply_grouping
     from .io.audio import FileSamples
     from .io.midi import load_midi
+    from .core.threads import default_engine_threads
     from .io.stem_files import separate_to_files_steps
 
     with FileSamples(audio_path) as audio:
@@ -313,7 +314,8 @@ def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: s
         _check_memory(audio, score, params)
         done = _drive(separate_to_files_steps(audio, audio.sample_rate, score.notes, score.groups, params, out,
                                               song=audio_path.stem, fmt=fmt, bits=bits, force=force,
-                                              score=score if midi else None), params, report)
+                                              score=score if midi else None,
+                                              n_threads=default_engine_threads(interactive=False)), params, report)
     unisons = list(done.model.unisons)
     if unisons:
         from .core.units import note_name

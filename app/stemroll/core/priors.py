@@ -114,7 +114,7 @@ def decay_projection(spans: Sequence[NoteSpan]) -> Callable[[np.ndarray], None]:
 
 def decay_prior_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups: np.ndarray,
                       spans: Sequence[NoteSpan], components: Sequence[Component], *, iterations: int, tol: float,
-                      focus: float, frame_rate: float, cost_every: int = 1
+                      focus: float, frame_rate: float, cost_every: int = 1, n_threads: int | None = None
                       ) -> Generator[NMFStep, None, tuple[NMFResult, dict[int, float], set[int]]]:
     """Factorise with the decay prior: two thirds of ``iterations`` free, then the decay rates
     (``frame_rate``: frames per second), then the rest with decaying groups' envelopes held
@@ -122,10 +122,11 @@ def decay_prior_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups
 
     Yields ``NMFStep``s numbered 0 .. iterations-1 across both stages; returns the result (costs of
     both stages), the decay rates (dB per second per group) and the decaying groups.
+    ``n_threads``: threads for the engine's kernels (``informed_nmf_steps``).
     """
     first = iterations - iterations // 3
     res = yield from informed_nmf_steps(V, W0, H0, comp_groups, iterations=first, tol=tol, focus=focus,
-                                        cost_every=cost_every)
+                                        cost_every=cost_every, n_threads=n_threads)
     rates = decay_rates(res.H, spans, components, min_frames=int(round(MIN_NOTE_S * frame_rate)),
                          frame_rate=frame_rate)
     decaying = decaying_groups(rates)
@@ -135,7 +136,7 @@ def decay_prior_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups
     chosen = [s for s in spans if components[s.k].group_id in decaying]
     project = decay_projection(chosen) if chosen else None
     gen = informed_nmf_steps(V, res.W, res.H, comp_groups, iterations=rest, tol=tol, focus=focus,
-                             cost_every=cost_every, project_H=project)
+                             cost_every=cost_every, project_H=project, n_threads=n_threads)
     costs = res.costs[:-1]
     try:
         while True:

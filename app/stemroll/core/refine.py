@@ -43,13 +43,14 @@ def fine_stft_config(cfg: STFTConfig, sample_rate: int, params: SeparationParams
     return STFTConfig(n_fft, cfg.hop_length)
 
 
-def half_magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 512) -> np.ndarray:
+def half_magnitude(audio: np.ndarray, cfg: STFTConfig, *, segment_frames: int = 512, threads: int = 1) -> np.ndarray:
     """Mean of the channels' STFT magnitudes in half precision: float16 (n_bins, n_frames), Fortran order.
 
     audio: float (channels, n_samples). Computed ``segment_frames`` frames at a time, so no
     full-size float32 or complex temporary exists; values above float16's range are clipped.
+    ``threads``: segments computed at once.
     """
-    return magnitude(audio, cfg, segment_frames=segment_frames, dtype=np.float16)
+    return magnitude(audio, cfg, segment_frames=segment_frames, dtype=np.float16, threads=threads)
 
 
 def fine_templates(components: Sequence[Component], *, cfg: STFTConfig, fine: STFTConfig, sample_rate: int,
@@ -62,7 +63,8 @@ def fine_templates(components: Sequence[Component], *, cfg: STFTConfig, fine: ST
 
 
 def refine_steps(V_fine: np.ndarray, W_fine0: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, *,
-                 params: SeparationParams, cost_every: int | None = None) -> Generator[NMFStep, None, NMFResult]:
+                 params: SeparationParams, cost_every: int | None = None, n_threads: int | None = None
+                 ) -> Generator[NMFStep, None, NMFResult]:
     """Learn the fine templates with the activations fixed.
 
     V_fine: float16 or float32 (fine bins, n_frames), the long-window magnitude; W_fine0: (fine bins, K) from
@@ -71,10 +73,12 @@ def refine_steps(V_fine: np.ndarray, W_fine0: np.ndarray, H: np.ndarray, comp_gr
     ``NMFStep`` per iteration and returns the fine W with the rescaled H. The refinement runs a
     fixed ``params.fine_iterations``, so by default no cost is computed (nan; a cost costs a
     logarithm per cell of the long window); ``cost_every=k`` computes it every k-th iteration.
+    ``n_threads``: threads for the engine's kernels.
     """
     if V_fine.shape[1] != H.shape[1]:
         raise ValueError(f"the fine spectrogram has {V_fine.shape[1]} frames, the activations {H.shape[1]}")
     H = scale_activations(V_fine, W_fine0, H)
     return (yield from informed_nmf_steps(V_fine, W_fine0, H, comp_groups, iterations=params.fine_iterations,
                                           tol=0.0, focus=params.template_focus, update_H=False,
-                                          cost_every=cost_every or 1, costs=cost_every is not None))
+                                          cost_every=cost_every or 1, costs=cost_every is not None,
+                                          n_threads=n_threads))

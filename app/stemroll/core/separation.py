@@ -27,6 +27,7 @@ from .score import Note, NoteGroup
 from .segments import magnitude
 from .spectral import STFTConfig
 from .stem_stream import SeparationModel, stem_blocks
+from .threads import default_engine_threads
 from .unisons import UnisonRegion, unison_regions
 
 
@@ -127,7 +128,7 @@ def factorise_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, params: Separ
     """
     if _focused(params) and comp_groups is not None:
         return informed_nmf_steps(V, W0, H0, comp_groups, iterations=params.iterations, tol=params.tol,
-                                  focus=params.template_focus, cost_every=COST_EVERY)
+                                  focus=params.template_focus, cost_every=COST_EVERY, n_threads=n_threads)
     if params.engine == "nae":
         from .nae import nae_steps
 
@@ -156,7 +157,7 @@ def _factorise(V: np.ndarray, cons, H0: np.ndarray, notes: Sequence[Note], param
         res, rates, _ = yield from decay_prior_steps(
             V, cons.W0, H0, cons.component_groups(), spans, cons.components, iterations=params.iterations,
             tol=params.tol, focus=params.template_focus, frame_rate=sample_rate / cfg.hop_length,
-            cost_every=COST_EVERY)
+            cost_every=COST_EVERY, n_threads=n_threads)
         return res, rates
     res = yield from factorise_steps(V, cons.W0, H0, params, n_threads=n_threads, rng=rng,
                                      comp_groups=cons.component_groups())
@@ -179,8 +180,9 @@ def model_steps(audio, sample_rate: int, notes: Sequence[Note], groups: Sequence
         raise ValueError(f"sample rate must be positive, got {sample_rate}")
     rng = rng if rng is not None else np.random.default_rng(params.seed)
     cfg = resolve_stft(sample_rate, params)
+    threads = n_threads or default_engine_threads()
     yield Progress("analyse", 0.0, elapsed_s=time.perf_counter() - t_start)
-    V = magnitude(src, cfg)  # (bins, frames), mean of the channels' magnitudes
+    V = magnitude(src, cfg, threads=threads)  # (bins, frames), mean of the channels' magnitudes
     cons = build_constraints(notes, groups, n_frames=V.shape[1], sample_rate=sample_rate, cfg=cfg,
                              params=params, rng=rng)
     H0 = scale_activations(V, cons.W0, cons.H0)
@@ -202,10 +204,10 @@ def model_steps(audio, sample_rate: int, notes: Sequence[Note], groups: Sequence
     coarse_n_fft = cfg.n_fft
     if fine is not None:
         yield Progress("refine", 0.0, elapsed_s=time.perf_counter() - t_start)
-        V_fine = half_magnitude(src, fine, segment_frames=1024 * cfg.n_fft // fine.n_fft)
+        V_fine = half_magnitude(src, fine, segment_frames=1024 * cfg.n_fft // fine.n_fft, threads=threads)
         W_fine0 = fine_templates(cons.components, cfg=cfg, fine=fine, sample_rate=sample_rate, params=params,
                                  rng=rng)
-        gen = refine_steps(V_fine, W_fine0, H, cons.component_groups(), params=params)
+        gen = refine_steps(V_fine, W_fine0, H, cons.component_groups(), params=params, n_threads=n_threads)
         try:
             while True:
                 step = next(gen)
@@ -234,14 +236,15 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
     the stems keep the stereo image. Groups without notes give silent stems. Analysis and
     resynthesis run segment by segment (``core.segments``), so no full-size complex STFT is held;
     the stems are collected in memory (``model_steps`` + ``core.stem_stream.stem_blocks`` stream
-    them instead). ``n_threads``: threads for the NMF kernels (default: every core but one).
+    them instead). ``n_threads``: threads for the engine's kernels and for the resynthesis
+    (default ``core.threads.default_engine_threads()``: every core but one).
     """
     t_start = time.perf_counter()
     src = audio_source(audio)
     model = yield from model_steps(src, sample_rate, notes, groups, params, rng=rng, n_threads=n_threads)
     n = src.n_samples
     out = np.empty((model.n_stems, src.channels, n), np.float32)
-    for s0, block in stem_blocks(model, src):
+    for s0, block in stem_blocks(model, src, threads=n_threads or default_engine_threads()):
         out[:, :, s0: s0 + block.shape[2]] = block
         yield Progress("resynthesise", min(1.0, (s0 + block.shape[2]) / max(n, 1)),
                        elapsed_s=time.perf_counter() - t_start)

@@ -27,6 +27,7 @@ from ..core.params import SeparationParams
 from ..core.score import RESIDUAL_NAME, Note, NoteGroup, Score
 from ..core.separation import Progress, audio_source, model_steps
 from ..core.stem_stream import SeparationModel, stem_blocks
+from ..core.threads import default_engine_threads
 from .export import ExportReport, StemInfo, open_stems
 
 
@@ -52,7 +53,8 @@ def separate_to_files_steps(audio, sample_rate: int, notes: Sequence[Note], grou
 
     Yields ``Progress`` ('analyse', 'factorise', 'refine', then 'resynthesise' while the blocks
     are written, and 'done'); returns a ``StemFileReport``. Names, formats and errors as
-    ``io.export.export_stems``.
+    ``io.export.export_stems``. ``n_threads``: threads for the engine and the resynthesis
+    (default: every core but one; the command line, with no window to keep alive, uses all).
     """
     t0 = time.perf_counter()
     src = audio_source(audio)
@@ -63,7 +65,7 @@ def separate_to_files_steps(audio, sample_rate: int, notes: Sequence[Note], grou
         model = yield from model_steps(src, sample_rate, notes, groups, params, n_threads=n_threads)
         n = max(src.n_samples, 1)
         null_peak = 0.0
-        for s0, block in stem_blocks(model, src):
+        for s0, block in stem_blocks(model, src, threads=n_threads or default_engine_threads()):
             m = block.shape[2]
             if m:
                 residue = block.sum(axis=0)
