@@ -291,6 +291,42 @@ def test_no_underruns_while_another_thread_multiplies_matrices(player):
 
 
 @pytest.mark.device
+def test_no_underruns_while_the_engine_separates(player):
+    """The editor's case: the whole default separation (analysis, focused factorisation with the
+    decay prior, refinement, resynthesis) on a worker thread with its default thread budget,
+    while the player plays. Same tolerance for an unprivileged shared machine as above."""
+    from stemroll.core.nmf import run
+    from stemroll.core.separation import separate_steps
+    from stemroll.core.threads import engine_threads
+
+    from tests.material import synth, two_hand_score
+
+    score = two_hand_score(bars=8)
+    audio = synth(score.notes, sample_rate=22050)[None, :]
+    run(separate_steps(audio, 22050, score.notes, score.groups))  # compile / load the kernels first
+    player.set_mixture(ramp(4.0), RATE)
+    runs = [0]
+
+    def separate(done: threading.Event) -> None:
+        with engine_threads(1):
+            while not done.is_set():
+                gen = separate_steps(audio, 22050, score.notes, score.groups)
+                for _ in gen:
+                    if done.is_set():
+                        gen.close()  # cooperative cancel, as the editor's worker does
+                        return
+                runs[0] += 1
+
+    counts = []
+    for _ in range(8):
+        counts.append(_run_beside(player, separate, 1.0))
+        if counts[-1] == 0:
+            break
+    assert runs[0] >= 1, "the separation did not finish once in the time"
+    assert counts[-1] == 0, f"output underflows in every try: {counts}"
+
+
+@pytest.mark.device
 def test_control_a_thread_holding_the_gil_does_cause_underruns(player):
     """The underflow count is not blind: a long C call that keeps the GIL starves the callback."""
     player.set_mixture(ramp(4.0), RATE)

@@ -152,6 +152,37 @@ def test_window_stays_responsive_and_cancel_is_quick(qtbot, window, piece):
     assert "cancelled" in win.statusBar().currentMessage().lower()
 
 
+def test_window_stays_responsive_through_every_stage_of_a_default_run(qtbot, window, tmp_path):
+    """Analysis, focused factorisation, refinement on the long window and resynthesis: a 20 ms
+    timer keeps firing through the whole default separation of a 40 s piece."""
+    from tests.material import synth, two_hand_score, write_midi
+
+    score = two_hand_score(20)
+    audio = tmp_path / "long.wav"
+    sf.write(str(audio), synth(score.notes, sample_rate=22050), 22050, subtype="FLOAT")
+    open_and_wait(qtbot, window, [audio, write_midi(score, tmp_path / "long.mid")])
+    _separate(qtbot, window)  # the first run loads the compiled kernels
+    ticks: list[float] = []
+    stages: list[tuple[float, str]] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    window.session.separation.progress.connect(
+        lambda p: stages.append((time.perf_counter(), p.stage)) if not stages or stages[-1][1] != p.stage else None)
+    timer.start()
+    qtbot.wait(100)
+    t0 = time.perf_counter()
+    _separate(qtbot, window)
+    t1 = time.perf_counter()
+    timer.stop()
+    assert {"analyse", "factorise", "refine", "resynthesise"} <= {s for _, s in stages}
+    gaps = np.diff([t for t in ticks if t0 <= t <= t1])
+    assert len(gaps) > 10
+    worst = sorted(gaps)[-5:]
+    assert np.percentile(gaps, 90) <= 0.050, f"timer gaps (ms): {np.round(gaps * 1000)}"
+    assert gaps.max() <= 0.200, f"the window froze for {gaps.max() * 1000:.0f} ms (worst: {np.round(worst, 3)})"
+
+
 def test_closing_during_a_run_cancels_cleanly(qtbot, settings, piece):
     win = make_window(qtbot, settings)
     open_and_wait(qtbot, win, piece)
