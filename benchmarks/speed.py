@@ -217,10 +217,7 @@ def V_desc(t: dict) -> str:
 
 
 def five_minutes(args) -> None:
-    import soundfile as sf
-
     from stemroll.core.params import SeparationParams
-    from stemroll.core.separation import separate_steps
 
     dur = 60 if args.quick else 300
     work = Path(args.workdir)
@@ -230,24 +227,46 @@ def five_minutes(args) -> None:
     for threads, every in [(available_cores(), 1), (1, 1), (available_cores(), 5)]:
         with engine_threads(1):
             t = streamed_separation(wav, notes, work, iterations=100, n_threads=threads, cost_every=every)
-        print(f"  streamed (core.segments), {threads} thread(s), cost every {every} iteration(s):")
+        print(f"  plain engine, streamed by hand (core.segments), {threads} thread(s), cost every {every} "
+              "iteration(s):")
         report_stages(t)
+    plain = dict(template_focus=0.0, fine_iterations=0, decay_prior=False)
+    for label, kw in [("defaults (focused templates, decay prior, refinement), 100 iterations", {}),
+                      ("defaults as shipped (30 iterations, stops on tolerance)", None),
+                      ("plain KL engine (template_focus 0, no refinement, no decay prior), 100 iterations", plain)]:
+        params = SeparationParams() if kw is None else SeparationParams(iterations=100, tol=0, **kw)
+        for threads in sorted({1, available_cores()}):
+            total, first, stages = whole_separation(wav, notes, work, params, n_threads=threads)
+            print(f"  separate_steps, {label}, {threads} thread(s): {total:.2f} s wall, first cost after "
+                  f"{first:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in stages.items())})")
+
+
+def whole_separation(wav: Path, notes, work: Path, params, *, n_threads: int) -> tuple[float, float, dict]:
+    """Load, ``separate_steps`` and write the stems: (total s, first cost point s, stage -> s)."""
+    import soundfile as sf
+
+    from stemroll.core.separation import separate_steps
+
     with engine_threads(1):
         c0 = time.perf_counter()
         data, sr = sf.read(wav, dtype="float32", always_2d=True)
-        gen = separate_steps(data.T, sr, notes, GROUPS, SeparationParams(iterations=100, tol=0))
-        first = None
+        gen = separate_steps(data.T, sr, notes, GROUPS, params, n_threads=n_threads)
+        first, stages, stage, t_stage = None, {}, None, c0
         try:
             while True:
                 p = next(gen)
+                now = time.perf_counter()
+                if p.stage != stage:
+                    if stage is not None:
+                        stages[stage] = stages.get(stage, 0.0) + now - t_stage
+                    stage, t_stage = p.stage, now
                 if first is None and p.cost is not None:
-                    first = time.perf_counter() - c0
+                    first = now - c0
         except StopIteration as stop:
             res = stop.value
         for s in res.stems:
             sf.write(work / f"whole_{s.name.replace(' ', '_')}.wav", s.audio.T, sr, subtype="FLOAT")
-    print(f"  separation.separate_steps as it is now (whole-array STFT/masks): {time.perf_counter() - c0:.2f} s "
-          f"wall, first cost after {first:.2f} s")
+    return time.perf_counter() - c0, first if first is not None else float("nan"), stages
 
 
 def long_child(args) -> None:
