@@ -265,7 +265,7 @@ def h_pass(V, WTx, H, Hn, s: Scratch, *, kl: bool, want_cost: bool, const: float
     WtW = WT @ WT.T
     if kn is not None:
         parts = s.map(lambda i, lo, hi, bf: kn.h_pass_eu(V, WT, WtW, H, Hn, bounds, aptr, aidx, lo, hi,
-                                                         want_cost, bf.hb, bf.wh))
+                                                         want_cost, bf.hb, bf.wh, *s.support))
         cross, quad = sum(p[0] for p in parts), sum(p[1] for p in parts)
     else:
         cross, quad = _h_pass_eu_numpy(V, WT, WtW, H, Hn, s, want_cost)
@@ -292,7 +292,8 @@ def w_pass(V, WTx, H, s: Scratch, *, kl: bool) -> None:
         return
     HHts = [np.zeros((K, K), np.float32) for _ in s.parts]
     if kn is not None:
-        s.map(lambda i, lo, hi, bf: kn.w_num_eu(V, H, NWs[i], HHts[i], bounds, aptr, aidx, lo, hi, bf.hb))
+        s.map(lambda i, lo, hi, bf: kn.w_num_eu(V, H, NWs[i], HHts[i], bounds, aptr, aidx, lo, hi, bf.hb,
+                                                *s.support))
     else:
         for n0, n1, A in s.plan.blocks:
             Hb = H[A, n0:n1]

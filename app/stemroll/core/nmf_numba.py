@@ -339,8 +339,9 @@ def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh, flo, fhi):
 
 
 @njit(**_OPTS)
-def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb, wh):
-    """Euclidean H update into Hn; returns (<V, WH>, ||WH||²) when ``want_cost``."""
+def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb, wh, flo, fhi):
+    """Euclidean H update into Hn; returns (<V, WH>, ||WH||²) when ``want_cost``; the products
+    Wᵀ V run over each template's support ``flo[k] .. fhi[k] - 1`` (see ``_model_rows``)."""
     s = np.zeros(TILE, np.float32)
     cross = 0.0
     quad = 0.0
@@ -354,7 +355,7 @@ def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb,
             Vt = VT[n0 + c: n0 + c + nc]
             for i in range(ka):
                 k = A[i]
-                _dots(WT[k], Vt, nc, s, 0, WT.shape[1])
+                _dots(WT[k], Vt, nc, s, flo[k], max(flo[k], fhi[k]))
                 for j in range(nc):
                     den = np.float32(0.0)
                     for m in range(ka):
@@ -368,8 +369,9 @@ def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb,
 
 
 @njit(**_OPTS)
-def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb):
-    """NW (K, F) += (V Hᵀ)ᵀ and HHt (K, K) += H Hᵀ."""
+def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb, flo, fhi):
+    """NW (K, F) += (V Hᵀ)ᵀ on each template's support (elsewhere the template is zero and stays
+    so, whatever NW holds) and HHt (K, K) += H Hᵀ."""
     for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
         A = aidx[aptr[b]: aptr[b + 1]]
@@ -378,7 +380,8 @@ def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb):
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
             for i in range(ka):
-                _axpy_rows(NW[A[i]], Hb, i, c, nc, VT[n0 + c: n0 + c + nc], 0, VT.shape[1])
+                k = A[i]
+                _axpy_rows(NW[k], Hb, i, c, nc, VT[n0 + c: n0 + c + nc], flo[k], max(flo[k], fhi[k]))
         for i in range(ka):
             for m in range(ka):
                 acc = np.float32(0.0)
