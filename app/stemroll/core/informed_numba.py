@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .nmf_numba import _EPS, _OPTS, TILE, _axpy_rows, _f32, _gather_h, _model_rows, _sweep4
+from .nmf_numba import _EPS, _OPTS, TILE, _axpy_list, _axpy_rows, _f32, _gather_h, _model_rows, _sweep4
 
 
 @njit(**_OPTS)
@@ -48,10 +48,12 @@ def w_focus_kl(VT, WTx, H, NUM, DEN, HS, bounds, bseg, sb, aidx, b_lo, b_hi, foc
             nc = min(TILE, n1 - n0 - c)
             if nseg == 1 or focus == 0.0:
                 _model_rows(WTx, A, Hb, c, nc, R, VT, n0 + c, True, flo, fhi)  # R = V / WH
+                for q in range(nseg):  # each group's list ends with its padding
+                    lo, hi = sb[s_lo + q] - a_lo, sb[s_lo + q + 1] - a_lo
+                    _axpy_list(NUM, A[lo:hi], K, Hb[lo:hi], c, nc, R, flo, fhi)
                 for i in range(A.shape[0]):
                     k = A[i]
                     if k < K:
-                        _axpy_rows(NUM[k], Hb, i, c, nc, R, flo[k], fhi[k])
                         for j in range(nc):
                             HS[k] += Hb[i, c + j]
                 continue

@@ -279,6 +279,35 @@ def _axpy_rows(dst, Hb, i, c, nc, R, lo, hi):
 
 
 @njit(**_OPTS)
+def _axpy_pair(d0, d1, Hb, i, c, R, lo, hi):
+    """d0 += sum_j Hb[i, c + j] R[j] and d1 += sum_j Hb[i + 1, c + j] R[j] for four rows of R, over bins lo .. hi - 1."""
+    d0, d1 = d0[lo:hi], d1[lo:hi]
+    a0, a1, a2, a3 = Hb[i, c], Hb[i, c + 1], Hb[i, c + 2], Hb[i, c + 3]
+    b0, b1, b2, b3 = Hb[i + 1, c], Hb[i + 1, c + 1], Hb[i + 1, c + 2], Hb[i + 1, c + 3]
+    r0, r1, r2, r3 = R[0, lo:hi], R[1, lo:hi], R[2, lo:hi], R[3, lo:hi]
+    for f in range(d0.shape[0]):
+        x0, x1, x2, x3 = r0[f], r1[f], r2[f], r3[f]
+        d0[f] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+        d1[f] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+
+
+@njit(**_OPTS)
+def _axpy_list(NW, A, K, Hb, c, nc, R, flo, fhi):
+    """NW[A[i]] += sum_j Hb[i, c + j] R[j] for the list's real entries (A[i] < K; padding comes
+    last), two per sweep over the union of their supports when the tile is full."""
+    i = 0
+    while i < A.shape[0] and A[i] < K:
+        k = A[i]
+        if nc == 4 and i + 1 < A.shape[0] and A[i + 1] < K:
+            k1 = A[i + 1]
+            _axpy_pair(NW[k], NW[k1], Hb, i, c, R, min(flo[k], flo[k1]), max(flo[k], flo[k1], fhi[k], fhi[k1]))
+            i += 2
+        else:
+            _axpy_rows(NW[k], Hb, i, c, nc, R, flo[k], max(flo[k], fhi[k]))
+            i += 1
+
+
+@njit(**_OPTS)
 def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb, wh, flo, fhi):
     """KL H update into Hn; returns sum(V log(WH + eps)) over all frames when ``want_cost``.
 
@@ -332,17 +361,14 @@ def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh, flo, fhi):
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
             _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, True, flo, fhi)
-            for i in range(A.shape[0]):
-                k = A[i]
-                if k < K:
-                    _axpy_rows(NW[k], Hb, i, c, nc, WH, flo[k], fhi[k])
+            _axpy_list(NW, A, K, Hb, c, nc, WH, flo, fhi)
 
 
 @njit(**_OPTS)
 def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb, wh, flo, fhi):
     """Euclidean H update into Hn; returns (<V, WH>, ||WH||²) when ``want_cost``; the products
     Wᵀ V run over each template's support ``flo[k] .. fhi[k] - 1`` (see ``_model_rows``)."""
-    s = np.zeros(TILE, np.float32)
+    s = np.zeros((2, TILE), np.float32)
     cross = 0.0
     quad = 0.0
     for b in range(b_lo, b_hi):
@@ -353,18 +379,26 @@ def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb,
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
             Vt = VT[n0 + c: n0 + c + nc]
-            for i in range(ka):
-                k = A[i]
-                _dots(WT[k], Vt, nc, s, flo[k], max(flo[k], fhi[k]))
-                for j in range(nc):
-                    den = np.float32(0.0)
-                    for m in range(ka):
-                        den += WtW[k, A[m]] * Hb[m, c + j]
-                    h = Hb[i, c + j]
-                    if want_cost:
-                        cross += h * s[j]
-                        quad += h * den
-                    Hn[k, n0 + c + j] = h * s[j] / (den + _EPS)
+            i = 0
+            while i < ka:
+                pair = nc == 4 and i + 1 < ka  # two templates per sweep over the four frames
+                if pair:
+                    k0, k1 = A[i], A[i + 1]
+                    _dots2(WT[k0], WT[k1], Vt, s, min(flo[k0], flo[k1]), max(flo[k0], flo[k1], fhi[k0], fhi[k1]))
+                else:
+                    _dots(WT[A[i]], Vt, nc, s[0], flo[A[i]], max(flo[A[i]], fhi[A[i]]))
+                for q in range(2 if pair else 1):
+                    k = A[i + q]
+                    for j in range(nc):
+                        den = np.float32(0.0)
+                        for m in range(ka):
+                            den += WtW[k, A[m]] * Hb[m, c + j]
+                        h = Hb[i + q, c + j]
+                        if want_cost:
+                            cross += h * s[q, j]
+                            quad += h * den
+                        Hn[k, n0 + c + j] = h * s[q, j] / (den + _EPS)
+                i += 2 if pair else 1
     return cross, quad
 
 
@@ -379,9 +413,17 @@ def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb, flo, fhi):
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            for i in range(ka):
+            Vt = VT[n0 + c: n0 + c + nc]
+            i = 0
+            while i < ka:
                 k = A[i]
-                _axpy_rows(NW[k], Hb, i, c, nc, VT[n0 + c: n0 + c + nc], flo[k], max(flo[k], fhi[k]))
+                if nc == 4 and i + 1 < ka:  # two templates per sweep (outside its support a row's sum is unused)
+                    k1 = A[i + 1]
+                    _axpy_pair(NW[k], NW[k1], Hb, i, c, Vt, min(flo[k], flo[k1]), max(flo[k], flo[k1], fhi[k], fhi[k1]))
+                    i += 2
+                else:
+                    _axpy_rows(NW[k], Hb, i, c, nc, Vt, flo[k], max(flo[k], fhi[k]))
+                    i += 1
         for i in range(ka):
             for m in range(ka):
                 acc = np.float32(0.0)
