@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .nmf_numba import _EPS, _OPTS, TILE, _axpy_list, _axpy_rows, _f32, _gather_h, _model_rows, _sweep4
+from .nmf_numba import (_EPS, _OPTS, TILE, _add_templates, _axpy_list, _axpy_rows, _f32, _gather_h, _model_rows,
+                        _sweep4)
 
 
 @njit(**_OPTS)
@@ -127,15 +128,7 @@ def _group_model(WT, A, Hb, c, nc, G, lo, hi, flo, fhi):
                     Hb[i + 2, c], Hb[i + 2, c + 1], Hb[i + 2, c + 2], Hb[i + 2, c + 3],
                     Hb[i + 3, c], Hb[i + 3, c + 1], Hb[i + 3, c + 2], Hb[i + 3, c + 3], True)
         return
-    for i in range(A.shape[0]):
-        k = A[i]
-        a, e = flo[k], max(flo[k], fhi[k])
-        w = WT[k, a:e]
-        for j in range(nc):
-            h = Hb[i, c + j]
-            g = G[j, a:e]
-            for f in range(w.shape[0]):
-                g[f] += h * w[f]
+    _add_templates(WT, A, Hb, c, nc, G, flo, fhi)
 
 
 @njit(**_OPTS)

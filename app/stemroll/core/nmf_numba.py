@@ -104,15 +104,7 @@ def _model_rows(WT, A, Hb, c, nc, WH, VT, n, ratio, flo, fhi):
         return
     for j in range(nc):
         WH[j, :] = 0.0
-    for i in range(ka):
-        k = A[i]
-        lo, hi = flo[k], max(flo[k], fhi[k])
-        w = WT[k, lo:hi]
-        for j in range(nc):
-            h = Hb[i, c + j]
-            r = WH[j, lo:hi]
-            for f in range(w.shape[0]):
-                r[f] += h * w[f]
+    _add_templates(WT, A, Hb, c, nc, WH, flo, fhi)
     for j in range(nc):
         if ratio:
             _ratio_row(VT[n + j], WH[j])
@@ -137,6 +129,20 @@ def _sweep4(wa, wb, wc, wd, r0, r1, r2, r3, a0, a1, a2, a3, b0, b1, b2, b3, c0, 
             r1[f] = a1 * x + b1 * y + c1 * z + d1 * u
             r2[f] = a2 * x + b2 * y + c2 * z + d2 * u
             r3[f] = a3 * x + b3 * y + c3 * z + d3 * u
+
+
+@njit(**_OPTS)
+def _add_templates(WT, A, Hb, c, nc, R, flo, fhi):
+    """R[j] += sum_i Hb[i, c + j] * WT[A[i]] for j < nc, one template at a time over its support."""
+    for i in range(A.shape[0]):
+        k = A[i]
+        lo, hi = flo[k], max(flo[k], fhi[k])
+        w = WT[k, lo:hi]
+        for j in range(nc):
+            h = Hb[i, c + j]
+            r = R[j, lo:hi]
+            for f in range(w.shape[0]):
+                r[f] += h * w[f]
 
 
 @njit(**_OPTS)
@@ -294,7 +300,8 @@ def _axpy_pair(d0, d1, Hb, i, c, R, lo, hi):
 @njit(**_OPTS)
 def _axpy_list(NW, A, K, Hb, c, nc, R, flo, fhi):
     """NW[A[i]] += sum_j Hb[i, c + j] R[j] for the list's real entries (A[i] < K; padding comes
-    last), two per sweep over the union of their supports when the tile is full."""
+    last), two per sweep over the union of their supports when the tile is full (outside a
+    template's support its row's sums are never used: the template is zero there)."""
     i = 0
     while i < A.shape[0] and A[i] < K:
         k = A[i]
@@ -413,17 +420,7 @@ def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb, flo, fhi):
         Hb = _gather_h(H, A, n0, n1, hb)
         for c in range(0, n1 - n0, TILE):
             nc = min(TILE, n1 - n0 - c)
-            Vt = VT[n0 + c: n0 + c + nc]
-            i = 0
-            while i < ka:
-                k = A[i]
-                if nc == 4 and i + 1 < ka:  # two templates per sweep (outside its support a row's sum is unused)
-                    k1 = A[i + 1]
-                    _axpy_pair(NW[k], NW[k1], Hb, i, c, Vt, min(flo[k], flo[k1]), max(flo[k], flo[k1], fhi[k], fhi[k1]))
-                    i += 2
-                else:
-                    _axpy_rows(NW[k], Hb, i, c, nc, Vt, flo[k], max(flo[k], fhi[k]))
-                    i += 1
+            _axpy_list(NW, A, H.shape[0], Hb, c, nc, VT[n0 + c: n0 + c + nc], flo, fhi)
         for i in range(ka):
             for m in range(ka):
                 acc = np.float32(0.0)
