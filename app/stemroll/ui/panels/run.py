@@ -66,7 +66,11 @@ class CostPlot(pg.PlotWidget):
         if (x_max, y_min) != (self._x_max, self._y_min):
             self._x_max, self._y_min = x_max, y_min
             self._apply_range()
-        self.curve.setData(np.arange(len(y), dtype=float), y)
+        # The engine computes the cost every few passes and repeats it in between: draw the line
+        # through the computed points (where the value changes, and the last pass), not as stairs.
+        keep = np.ones(len(c), bool)
+        keep[1:-1] = c[1:-1] != c[:-2]
+        self.curve.setData(np.flatnonzero(keep).astype(float), y[keep])
 
     def finish(self) -> None:
         """Fit the x axis to the passes actually made."""
