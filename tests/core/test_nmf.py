@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stemroll.core.constraints import build_constraints
-from stemroll.core.nmf import (NMFStep, nmf_dense_steps, nmf_steps, plan_blocks, run, scale_activations)
+from stemroll.core.nmf import (NMFStep, cost, nmf_dense_steps, nmf_steps, plan_blocks, run, scale_activations)
 from stemroll.core.params import SeparationParams
 from stemroll.core.score import Note, NoteGroup
 from stemroll.core.spectral import STFTConfig
@@ -190,3 +190,14 @@ def test_kernels_load_from_the_disk_cache_and_read_only_input_works():
     Vf.flags.writeable = False
     res = run(nmf_steps(Vf, W0, H0, iterations=3))
     np.testing.assert_allclose(res.costs, ref.costs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["blocks", "dense"])
+def test_each_step_carries_the_model_its_cost_is_of(engine):
+    """The teaching window draws W and H live from the steps: they must be the model whose cost
+    the step reports (before that iteration's update)."""
+    V, W0, H0 = random_problem(3)
+    gen = nmf_steps(V, W0, H0, divergence="kl", iterations=4, tol=0, engine=engine)
+    for step in gen:
+        assert step.W.shape == W0.shape and step.H.shape == H0.shape
+        assert step.cost == pytest.approx(cost(V, step.W @ step.H, "kl"), rel=1e-4)

@@ -103,7 +103,7 @@ def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_group
             else:
                 c = trace[-1] if trace else float("nan")
             trace.append(c)
-            yield NMFStep(it, c, time.perf_counter() - t0, fresh)
+            yield NMFStep(it, c, time.perf_counter() - t0, fresh)  # H is already updated: no model attached
             if converged:
                 break
             if update_W:

@@ -43,13 +43,17 @@ class NMFStep:
     """Progress of one iteration: ``cost`` of the model before this iteration's update.
 
     With ``cost_every > 1`` the iterations in between repeat the last computed cost and have
-    ``cost_fresh=False``.
+    ``cost_fresh=False``. ``W`` (n_bins, K) and ``H`` (K, n_frames), float32, are that model: the
+    engine's live arrays (often a transposed view), valid until the generator is resumed; copy
+    them to keep them, never write to them.
     """
 
     iteration: int
     cost: float
     elapsed_s: float
     cost_fresh: bool = True
+    W: np.ndarray | None = field(default=None, repr=False, compare=False)
+    H: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -126,7 +130,7 @@ def nmf_dense_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, *, divergence
         WH = W @ H
         c = cost(V, WH, divergence)
         costs.append(c)
-        yield NMFStep(it, c, time.perf_counter() - t0)
+        yield NMFStep(it, c, time.perf_counter() - t0, W=W, H=H)
         if it > 0 and abs(costs[-2] - c) <= tol * max(abs(costs[-2]), 1e-30):
             converged = True
             break
@@ -221,7 +225,7 @@ def _block_steps(V, Vx, W, H, scratch: Scratch, *, kl: bool, iterations: int, to
         else:
             c = costs[-1]
         costs.append(c)
-        yield NMFStep(it, c, time.perf_counter() - t0, fresh)
+        yield NMFStep(it, c, time.perf_counter() - t0, fresh, W=WT.T, H=H)
         if converged:
             break
         H, Hn = Hn, H

@@ -4,9 +4,8 @@
 engines (NMF, NAE) in lock-step, one iteration each per permit of a ``Gate`` (run, pause, single
 step, slow motion, cancel), and yields a ``Frame`` when there is something to show: at most about
 every ``FRAME_S`` seconds while running freely, after every iteration in step mode or slow motion.
-An engine's step carries live references ``W`` / ``H`` to its arrays (``getattr(step, "W")``; see
-``live_model`` for engines whose steps do not yet); they are copied here, in the worker thread,
-while the engine is suspended.
+An engine's step carries live references ``W`` / ``H`` to its arrays (``core.nmf.NMFStep``,
+``core.nae.NAEStep``); they are copied here, in the worker thread, while the engine is suspended.
 """
 
 from __future__ import annotations
@@ -115,27 +114,15 @@ def warm_up(opts: RunOptions) -> None:
             pass
 
 
-def live_model(gen, step, shape_W: tuple, shape_H: tuple):
-    """(W, H) of the model whose cost ``step`` reports, live references, or (None, None).
-
-    From the step's ``W`` / ``H`` fields. Bridge for engines whose steps do not carry them yet:
-    the suspended generator's own arrays (``WT`` / ``W`` and ``H``, shapes checked), read only.
-    """
+def live_model(step, shape_W: tuple, shape_H: tuple):
+    """(W, H) of the model whose cost ``step`` reports (its ``W`` / ``H`` fields: live references,
+    read only), or (None, None) when the step carries none of the expected shapes."""
     W, H = getattr(step, "W", None), getattr(step, "H", None)
-    if W is None or H is None:
-        g = gen
-        while getattr(g, "gi_yieldfrom", None) is not None:
-            g = g.gi_yieldfrom
-        frame = getattr(g, "gi_frame", None)
-        loc = frame.f_locals if frame is not None else {}
-        WT = loc.get("WT")
-        W = WT.T if isinstance(WT, np.ndarray) else loc.get("W")
-        H = loc.get("H")
     ok = (isinstance(W, np.ndarray) and isinstance(H, np.ndarray) and W.shape == shape_W and H.shape == shape_H)
     return (W, H) if ok else (None, None)
 
 
-def _render(renderer: Renderer, name: str, track: Track, gen) -> Matrices | None:
+def _render(renderer: Renderer, name: str, track: Track) -> Matrices | None:
     if track.done and track.result is not None:
         if track.final is None:
             track.final = renderer.render(name, len(track.costs) - 1, track.result.W, track.result.H)
@@ -144,7 +131,7 @@ def _render(renderer: Renderer, name: str, track: Track, gen) -> Matrices | None
     if step is None:
         return None
     p = renderer.problem
-    W, H = live_model(gen, step, p.W0.shape, p.H0.shape)
+    W, H = live_model(step, p.W0.shape, p.H0.shape)
     if W is None:
         return None
     return renderer.render(name, step.iteration, W, H)
@@ -170,7 +157,7 @@ def teaching_steps(ex: Excerpt, opts: RunOptions, gate: Gate, *, frame_s: float 
     def frame(shown: str | None) -> Frame:
         nonlocal interval, last_emit
         t = time.perf_counter()
-        m = _render(renderer, shown, tracks[shown], gens[shown]) if shown in tracks else None
+        m = _render(renderer, shown, tracks[shown]) if shown in tracks else None
         interval = max(frame_s, (time.perf_counter() - t) / RENDER_SHARE)
         last_emit = time.monotonic()
         return Frame({e: tuple(k.costs) for e, k in tracks.items()}, {e: tuple(k.times) for e, k in tracks.items()},
@@ -200,7 +187,7 @@ def teaching_steps(ex: Excerpt, opts: RunOptions, gate: Gate, *, frame_s: float 
                     continue
                 k.engine_s += time.perf_counter() - t
                 if k.live and len(k.costs) == 0:
-                    k.live = live_model(gen, k.step, problem.W0.shape, problem.H0.shape)[0] is not None
+                    k.live = live_model(k.step, problem.W0.shape, problem.H0.shape)[0] is not None
                 k.costs.append(float(k.step.cost))
                 k.times.append(k.engine_s)
             finished = all(k.done for k in tracks.values())
