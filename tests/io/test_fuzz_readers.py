@@ -18,7 +18,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stemroll.io.audio import load_audio
+from stemroll.io.audio import FileSamples, load_audio
 from stemroll.io.errors import InputError
 from stemroll.io.midi import load_midi
 
@@ -108,9 +108,12 @@ def mutated_midi(draw):
 
 
 def _check_audio(tmp_path, blob_ext):
+    """Both readers, the whole-file one (the editor) and the block one (the command line and
+    'Separate to files'): a clear error naming the file, or samples; the same samples when both read."""
     blob, ext = blob_ext
     p = tmp_path / f"fuzz{ext}"
     p.write_bytes(blob)
+    blocks = _read_in_blocks(p)
     try:
         a = load_audio(p)
     except InputError as e:
@@ -118,6 +121,20 @@ def _check_audio(tmp_path, blob_ext):
         return
     assert a.samples.ndim == 2 and a.samples.dtype == np.float32 and a.n_samples > 0
     assert np.isfinite(a.samples).all() and 8000 <= a.sample_rate <= 192000
+    if blocks is not None:
+        np.testing.assert_array_equal(blocks, a.samples)
+
+
+def _read_in_blocks(p, block: int = 40_000):
+    """Every sample of ``p`` through ``io.audio.FileSamples``, or None after an InputError naming it."""
+    try:
+        with FileSamples(p) as fs:
+            parts = [fs.read(s0, min(fs.n_samples, s0 + block)) for s0 in range(0, fs.n_samples, block)]
+            assert 8000 <= fs.sample_rate <= 192000 and fs.n_samples > 0
+            return np.concatenate(parts, axis=1)
+    except InputError as e:
+        assert str(e).startswith(p.name + ":") and "\n" not in str(e)
+        return None
 
 
 def _check_midi(tmp_path, blob):
