@@ -94,6 +94,8 @@ def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids
     Alpha-Wiener masks as ``separation.soft_masks``: (W_g H_g)^p over the sum over all groups
     including the residual one, for frames k0 .. k1-1 of W (n_bins, K) and H (K, n_frames).
     Components whose activations are all zero in the range are skipped (they add nothing).
+    Each group's mask is Fortran-ordered (one contiguous spectrum per frame, like the STFT
+    frames it multiplies).
     """
     comp_groups = np.asarray(comp_groups)
     members = [np.flatnonzero(comp_groups == g) for g in list(group_ids) + [RESIDUAL_GROUP]]
@@ -101,14 +103,14 @@ def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids
 
     def masks(k0: int, k1: int) -> np.ndarray:
         m = k1 - k0
-        out = np.empty((len(members), W.shape[0], m), np.float32)
+        out = np.empty((len(members), m, W.shape[0]), np.float32)  # frame-major: spectra contiguous
         for i, idx in enumerate(members):
             Hs = H[idx, k0:k1]
             live = idx[Hs.any(axis=1)] if len(idx) else idx
             if len(live) == 0:
                 out[i] = 0.0
                 continue
-            np.matmul(W[:, live], H[live, k0:k1], out=out[i])
+            np.matmul(H[live, k0:k1].T, W[:, live].T, out=out[i])
             if power == 2.0:
                 np.multiply(out[i], out[i], out=out[i])
             elif power != 1.0:
@@ -117,7 +119,7 @@ def group_masks(W: np.ndarray, H: np.ndarray, comp_groups: np.ndarray, group_ids
         total += np.float32(1e-20)
         out = out[:-1]
         out /= total
-        return out
+        return out.transpose(0, 2, 1)
 
     return masks
 
@@ -152,8 +154,11 @@ def resynthesis_blocks(audio, cfg: STFTConfig, masks: MaskFn, *, n_groups: int, 
         block = np.empty((n_groups + 1, C, s1 - s0), np.float32)
         for c in range(C):
             X = block_stft(read, cfg, c, k1 - k0)
+            masked = np.empty_like(X)  # one buffer for the groups of this channel (same layout as X)
             for g in range(n_groups):
-                block[g, c] = istft_frames(X * M[g], cfg, first_frame=k0, start=s0, length=s1 - s0)
+                np.multiply(X, M[g], out=masked)
+                block[g, c] = istft_frames(masked, cfg, first_frame=k0, start=s0, length=s1 - s0)
+            del X, masked
         mix = read[:, s0 - origin: s1 - origin] if origin <= s0 and s1 - origin <= read.shape[1] \
             else src.read(s0, s1)
         block[n_groups] = mix - block[:n_groups].sum(axis=0)

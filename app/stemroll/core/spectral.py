@@ -131,9 +131,7 @@ def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int
     if hi > lo:
         yy = y[lo - origin: hi - origin]
         ww = wsum[lo - origin: hi - origin]
-        ok = ww > 1e-8
-        seg = out[lo - start: hi - start]
-        seg[ok] = yy[ok] / ww[ok]
+        np.divide(yy, ww, out=out[lo - start: hi - start], where=ww > 1e-8)
     return out
 
 
