@@ -99,14 +99,15 @@ def test_cancel_while_writing_leaves_the_folder_as_it_was(qtbot, window, long_pi
     assert not window.session.separation.is_running() and window.separate_action.isEnabled()
 
 
-def test_a_folder_that_holds_stems_already_is_refused(qtbot, window, long_piece, tmp_path, monkeypatch):
+@pytest.mark.parametrize("earlier", ["long - left hand.wav", "long - residual.wav", "long - groups.mid"])
+def test_a_folder_that_holds_stems_already_is_refused(qtbot, window, long_piece, tmp_path, monkeypatch, earlier):
     _open_quick(qtbot, window, long_piece)
-    (tmp_path / "long - left hand.wav").write_bytes(b"earlier")
+    (tmp_path / earlier).write_bytes(b"earlier")
     monkeypatch.setattr(window, "ask_folder", lambda title, start: str(tmp_path))
     assert not window.choose_stems_folder()
-    assert window.last_message.text().startswith("long - left hand.wav: already exists in ")
+    assert window.last_message.text().startswith(f"{earlier}: already exists in ")
     assert not window.session.separation.is_running()
-    assert (tmp_path / "long - left hand.wav").read_bytes() == b"earlier"
+    assert (tmp_path / earlier).read_bytes() == b"earlier"
     monkeypatch.setattr(window, "ask_folder", lambda title, start: "")  # the chooser was cancelled
     assert not window.choose_stems_folder()
 

@@ -121,6 +121,13 @@ def _prepare_folder(out_dir: str | Path) -> Path:
     return out
 
 
+def stem_targets(out: Path, song: str, names: Sequence[str], *, fmt: str, midi: bool) -> list[Path]:
+    """Every file a stem export into ``out`` writes: one per stem name (groups, then the residual),
+    stems.json, and the groups MIDI file when ``midi``."""
+    targets = [out / stem_filename(song, name, fmt) for name in names] + [out / "stems.json"]
+    return targets + ([out / f"{safe_name(song)} - groups.mid"] if midi else [])
+
+
 @contextlib.contextmanager
 def open_stems(out_dir: str | Path, stems: Sequence[StemInfo], *, sample_rate: int, channels: int, song: str,
                fmt: str = "wav", bits: str = "24", force: bool = False, score: Score | None = None,
@@ -135,10 +142,9 @@ def open_stems(out_dir: str | Path, stems: Sequence[StemInfo], *, sample_rate: i
     """
     subtype = check_format(fmt, bits)
     out = _prepare_folder(out_dir)
-    targets = [out / stem_filename(song, s.name, fmt) for s in stems]
-    manifest = out / "stems.json"
-    midi_path = out / f"{safe_name(song)} - groups.mid" if score is not None else None
-    all_targets = targets + [manifest] + ([midi_path] if midi_path else [])
+    all_targets = stem_targets(out, song, [s.name for s in stems], fmt=fmt, midi=score is not None)
+    targets, manifest = all_targets[: len(stems)], all_targets[len(stems)]
+    midi_path = all_targets[-1] if score is not None else None
     if len(set(all_targets)) != len(all_targets):
         raise ValueError("two stems would get the same file name; rename a group")
     if not force:

@@ -319,17 +319,19 @@ class Session(QObject):
     def separate_to_folder(self, folder: Path, *, fmt: str = "wav", bits: str = "24") -> bool:
         """Separate straight to stem files in ``folder`` (block by block, in bounded memory), with the
         groups as MIDI beside them; the stems are not kept in the editor. Refuses to overwrite."""
-        from ..io.export import stem_filename
+        from ..core.score import RESIDUAL_NAME
+        from ..io.export import stem_targets
 
         doc = self.doc
         if not self._can_separate():
             return False
         folder = Path(folder)
         song = (doc.audio_path or doc.project_path or Path("stems")).stem
-        names = [stem_filename(song, g.name, fmt) for g in doc.score.groups] + ["stems.json"]
-        taken = [n for n in names if (folder / n).exists()]
+        names = [g.name for g in doc.score.groups] + [RESIDUAL_NAME]
+        taken = [t for t in stem_targets(folder, song, names, fmt=fmt, midi=True) if t.exists()]
         if taken:
-            self.error.emit(f"{taken[0]}: already exists in {folder}; choose another folder (nothing was changed)")
+            self.error.emit(f"{taken[0].name}: already exists in {folder}; choose another folder (nothing was "
+                            "changed)")
             return False
         snap = take_snapshot(doc.audio, doc.score, doc.params)
         score = doc.score.copy()
