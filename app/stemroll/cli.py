@@ -341,10 +341,12 @@ def separate_files(audio_path: Path, score_path: Path, out: Path, *, grouping: s
 def _check_memory(audio, score, params) -> None:
     """Refuse, in plain words, a separation that would not fit in the memory that is free."""
     from .core import memory
+    from .core.threads import default_engine_threads
 
     est = memory.separation_estimate(n_samples=audio.n_samples, channels=audio.channels,
                                      sample_rate=audio.sample_rate, notes=score.notes, groups=score.groups,
-                                     params=params, streamed=True)
+                                     params=params, streamed=True,
+                                     threads=default_engine_threads(interactive=False))
     free = memory.available_bytes()
     if memory.shortfall(est.total_bytes, free):
         raise CLIError(f"{audio.path.name}: separating it needs {est.describe()} of memory, but only "

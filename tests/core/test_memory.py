@@ -113,3 +113,14 @@ def test_available_memory_and_shortfall():
     assert memory.format_bytes(850 * 2**20) == "850 MB" and memory.format_bytes(3.2 * 2**30) == "3.2 GB"
     with pytest.raises(ValueError, match="invalid recording size"):
         memory.opening_bytes(n_samples=10, channels=0, sample_rate=44100)
+
+
+def test_more_threads_need_more_memory_for_the_segments_in_flight():
+    """Every thread holds a segment of spectra and its own template sums, so the estimate grows
+    with the thread budget the separation will run with (the command line uses every core)."""
+    from stemroll.core.memory import separation_bytes
+
+    kw = dict(n_samples=44100 * 600, channels=2, n_fft=4096, hop_length=1024, n_components=150, n_groups=2,
+              fine_n_fft=8192, streamed=True)
+    one, eight = separation_bytes(**kw, threads=1), separation_bytes(**kw, threads=8)
+    assert eight.total_bytes > one.total_bytes + 7 * 20 * 2**20

@@ -84,7 +84,7 @@ def opening_bytes(*, n_samples: int, channels: int, sample_rate: int) -> MemoryE
 
 def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: int, n_components: int,
                      n_groups: int, fine_n_fft: int = 0, streamed: bool = False,
-                     runtime: bool = True) -> MemoryEstimate:
+                     runtime: bool = True, threads: int = 1) -> MemoryEstimate:
     """Peak memory of one separation, beyond the recording itself (held by the editor, or read from
     its file block by block by the command line).
 
@@ -98,9 +98,12 @@ def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: i
     * resynthesis: W, H, one block's spectra and masks, and (not streamed) the stems.
 
     ``runtime``: count the compiled engine's code and buffers while it runs (``ENGINE_RUNTIME``;
-    resident memory that Python's allocator statistics do not see).
+    resident memory that Python's allocator statistics do not see). ``threads``: the thread budget
+    the separation runs with (``core.threads``): that many segments in flight, and each engine
+    thread's own template-update sums (numerator and denominator, K x bins float32 each).
     """
     _check(n_samples=n_samples, channels=channels, sample_rate=1)
+    threads = max(1, int(threads))
     if n_fft < 2 or hop_length < 1 or n_components < 0 or n_groups < 0 or (fine_n_fft and fine_n_fft < n_fft):
         raise ValueError(f"invalid sizes: n_fft {n_fft}, hop_length {hop_length}, fine_n_fft {fine_n_fft}, "
                          f"n_components {n_components}, n_groups {n_groups}")
@@ -111,18 +114,20 @@ def separation_bytes(*, n_samples: int, channels: int, n_fft: int, hop_length: i
     templates = (bins + (last_bins if fine_n_fft else 0)) * n_components * F32
     model = templates + H_COPIES * n_components * frames * F32
     engine = ENGINE_RUNTIME if runtime else 0
-    stages = [(("magnitude", bins * frames * F32), ("model", model),
-               ("segment", max(_analysis_segment(n_fft, hop_length, channels, min(frames, 1024)),
+    sums = threads * 2 * n_components * F32  # per engine thread, times the bins
+    stages = [(("magnitude", bins * frames * F32), ("model", model + sums * bins),
+               ("segment", max(threads * _analysis_segment(n_fft, hop_length, channels, min(frames, 1024)),
                                _engine_scratch(bins, frames))), ("engine", engine))]
     if fine_n_fft:  # the long window's segments have as many samples as the analysis ones
-        stages.append((("long-window magnitude", last_bins * frames * F16), ("model", model),
-                       ("segment", max(_analysis_segment(last_fft, hop_length, channels,
-                                                         min(frames, 1024 * n_fft // last_fft)),
+        stages.append((("long-window magnitude", last_bins * frames * F16), ("model", model + sums * last_bins),
+                       ("segment", max(threads * _analysis_segment(last_fft, hop_length, channels,
+                                                                   min(frames, 1024 * n_fft // last_fft)),
                                        _engine_scratch(last_bins, frames))), ("engine", engine)))
     stems = 0 if streamed else (n_groups + 1) * channels * n_samples * F32
     block_frames = min(frames, 512 * n_fft // last_fft)
     stages.append((("stems", stems), ("model", model),
-                   ("segment", _resynthesis_segment(last_fft, hop_length, channels, block_frames, n_groups))))
+                   ("segment", threads * _resynthesis_segment(last_fft, hop_length, channels, block_frames,
+                                                              n_groups))))
     parts = max(stages, key=lambda st: sum(v for _, v in st))
     return MemoryEstimate(sum(v for _, v in parts), tuple((k, v) for k, v in parts if v))
 
@@ -148,7 +153,7 @@ def _resynthesis_segment(n_fft: int, hop: int, channels: int, f: int, n_groups: 
 
 
 def separation_estimate(*, n_samples: int, channels: int, sample_rate: int, notes, groups, params,
-                        streamed: bool = False, runtime: bool = True) -> MemoryEstimate:
+                        streamed: bool = False, runtime: bool = True, threads: int = 1) -> MemoryEstimate:
     """``separation_bytes`` for a score (``core.score.Note``s and ``NoteGroup``s) and
     ``core.params.SeparationParams``: the windows and the number of templates they imply."""
     from .refine import fine_stft_config
@@ -163,7 +168,7 @@ def separation_estimate(*, n_samples: int, channels: int, sample_rate: int, note
                         residual_components=params.residual_components)
     return separation_bytes(n_samples=n_samples, channels=channels, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
                             n_components=k, n_groups=len(groups), fine_n_fft=fine.n_fft if fine else 0,
-                            streamed=streamed, runtime=runtime)
+                            streamed=streamed, runtime=runtime, threads=threads)
 
 
 def component_count(pitches_per_group: dict[int, int], *, onset_templates: bool, residual_components: int) -> int:

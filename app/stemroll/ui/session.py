@@ -15,6 +15,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal, Slot
 from .. import resources_dir
 from ..core import memory
 from ..core.score import Score
+from ..core.threads import default_engine_threads
 from ..io.errors import InputError
 from ..io.project import SUFFIX as PROJECT_SUFFIX, Project, load_project, save_project
 from .document import Document
@@ -73,7 +74,7 @@ def separation_memory_plan(audio, score: Score, params) -> tuple[str, str | None
     plain words. ('refuse', problem): even that does not fit.
     """
     common = dict(n_samples=audio.n_samples, channels=audio.channels, sample_rate=audio.sample_rate,
-                  notes=score.notes, groups=score.groups, params=params)
+                  notes=score.notes, groups=score.groups, params=params, threads=default_engine_threads())
     try:
         held = memory.separation_estimate(**common)
         streamed = memory.separation_estimate(**common, streamed=True)
