@@ -2,19 +2,20 @@
 of ``core.nmf_blocks`` and with the building blocks of ``core.nmf_numba``.
 
 For each tile of up to four frames of a block, the model of every group present is built from
-that group's active templates (``G_q = W_q H_q + eps``, the same fused four-template sweeps as
-the plain engine), then each group's share ``M_q = (G_q / sum_q G_q) ** focus`` weights the
-accumulation of the numerator ``(M_q * V / WH) H_qᵀ`` and the denominator ``M_q H_qᵀ``. A block
-in which one group sounds has ``M = 1``: the plain KL accumulation, with the denominator the
-activations' row sums.
+that group's active templates over the group's bins (``G_q = W_q H_q``, the same four-template
+sweeps as the plain engine), then each group's share ``M_q = (G_q / (sum_q G_q + eps)) ** focus``
+weights the accumulation of the numerator ``(M_q * V / WH) H_qᵀ`` and the denominator
+``M_q H_qᵀ``. A block in which one group sounds has ``M = 1``: the plain KL accumulation, with
+the denominator the activations' row sums.
 
 Shapes (float32 unless noted): VT (N, F) float32, or uint16 holding float16 bits
 (``nmf_numba.half_bits``); WTx (K + 1, F) with a zero last row; H (K, N); NUM, DEN (K, F) and
 HS (K,) accumulated in place (NUM and DEN only on each template's support ``flo[k] .. fhi[k] - 1``,
-int64 (K + 1,): the template is zero elsewhere and stays so). The plan: int64 ``bounds`` (n_blocks + 1,) frame boundaries,
-``bseg`` (n_blocks + 1,) each block's first group segment, ``sb`` (n_segments + 1,) each
-segment's first entry in ``aidx``, whose per-group lists are padded to multiples of four with
-index K. Scratch: ``hb`` >= (max_active + 3) * max_frames, ``gw`` >= (max_groups + 2) * 4 * F.
+int64 (K + 1,): the template is zero elsewhere and stays so). The plan: int64 ``bounds``
+(n_blocks + 1,) frame boundaries, ``bseg`` (n_blocks + 1,) each block's first group segment,
+``sb`` (n_segments + 1,) each segment's first entry in ``aidx``, whose per-group lists are padded
+to multiples of four with index K. Scratch: ``hb`` >= (the longest padded list of a block) *
+max_frames, ``gw`` >= (max_groups + 2) * 4 * F.
 """
 
 from __future__ import annotations

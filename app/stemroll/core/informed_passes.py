@@ -111,7 +111,7 @@ class CompiledPasses:
         longest = int(np.max(self.sb[self.bseg[1:]] - self.sb[self.bseg[:-1]], initial=0))
         self.hb = [np.empty(max(longest, 1) * max(plan.max_frames, 1), np.float32) for _ in self.scratch.parts]
         self.gw = [np.empty((groups + 2) * 4 * V.shape[0], np.float32) for _ in self.scratch.parts]
-        self.Hn = H.copy()  # second buffer of the activation update (zero where H0 is)
+        self.Hn: np.ndarray | None = None  # second buffer of the pass, made on first use (zero where H0 is)
         self.V = V
         self._const: float | None = None
 
@@ -125,6 +125,8 @@ class CompiledPasses:
     def h(self, H: np.ndarray, *, update: bool, want_cost: bool) -> tuple[np.ndarray, float]:
         if not update and not want_cost:
             return H, float("nan")
+        if self.Hn is None:
+            self.Hn = H.copy()
         c = h_pass(self.VT, self.WTx, H, self.Hn, self.scratch, kl=True, want_cost=want_cost, const=self.const)
         if update:
             H, self.Hn = self.Hn, H

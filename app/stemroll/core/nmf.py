@@ -45,7 +45,8 @@ class NMFStep:
     With ``cost_every > 1`` the iterations in between repeat the last computed cost and have
     ``cost_fresh=False``. ``W`` (n_bins, K) and ``H`` (K, n_frames), float32, are that model: the
     engine's live arrays (often a transposed view), valid until the generator is resumed; copy
-    them to keep them, never write to them.
+    them to keep them, never write to them. Engines that cannot offer them cheaply (the focused
+    engine updates H in place) leave them None.
     """
 
     iteration: int

@@ -191,8 +191,8 @@ class Scratch:
     as VT (N, F)), or None for the NumPy passes (V as (F, N)). With ``n_threads > 1`` the
     compiled passes split the blocks into that many parts of equal work, each run on its own
     thread (the kernels release the GIL); call ``close()`` to stop the threads. ``support``:
-    the templates' supports (``template_support``; default: every bin); the KL kernels sweep
-    only those bins, with each block's list sorted by support width (the widest last).
+    the templates' supports (``template_support``; default: every bin); the kernels sweep only
+    those bins, and the KL kernels' lists are sorted by support width (the widest last).
     """
 
     def __init__(self, plan: BlockPlan, n_bins: int, kernels=None, *, n_threads: int = 1,

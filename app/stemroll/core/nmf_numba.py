@@ -3,10 +3,12 @@
 Frame-major: the kernels read ``VT`` (N, F), one contiguous spectrum per frame, and work on
 exactly the components active in each block (the plan for this backend cuts the frames wherever
 the active set changes). Frames are processed in tiles of up to four that share the template
-loads; every inner loop runs over the F bins and is vectorised. The elementwise work is fused:
-one sweep computes ``R = V / (WH + eps)`` and, when a cost is wanted, ``sum(V * log(WH + eps))``
-with a vectorised float32 logarithm (bit-level split into exponent and mantissa, then a
-short series; relative error about 1e-7). Kernels hold no GIL (``nogil``)
+loads; the inner loops run over bins and are vectorised. A template is zero outside its support
+(``flo[k] .. fhi[k] - 1``, from ``nmf_blocks.template_support``), and the products with it run
+over those bins only; ``VT`` may hold float16 bits as uint16 (``half_bits``). The elementwise
+work is fused: one sweep computes ``R = V / (WH + eps)`` and, when a cost is wanted,
+``sum(V * log(WH + eps))`` with a vectorised float32 logarithm (bit-level split into exponent
+and mantissa, then a short series; relative error about 1e-7). Kernels hold no GIL (``nogil``)
 and are cached on disk (``cache=True``): the first process compiles them (a few seconds), later
 ones load them.
 

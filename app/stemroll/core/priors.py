@@ -141,7 +141,7 @@ def decay_prior_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups
     try:
         while True:
             step = next(gen)
-            yield NMFStep(first + step.iteration, step.cost, step.elapsed_s, step.cost_fresh, W=step.W, H=step.H)
+            yield NMFStep(first + step.iteration, step.cost, step.elapsed_s, step.cost_fresh)
     except StopIteration as stop:
         res2 = stop.value
     return NMFResult(res2.W, res2.H, costs + res2.costs, res2.converged), rates, decaying

@@ -97,7 +97,6 @@ def separation_steps(snap: Snapshot) -> Generator[Progress, None, SeparationResu
         return (yield from separate_steps(snap.samples, snap.sample_rate, snap.notes, snap.groups, snap.params))
 
 
-
 def separation_to_files_steps(snap: Snapshot, folder: Path, *, song: str, fmt: str = "wav", bits: str = "24",
                               score: Score | None = None):
     """The separation of a snapshot written straight to stem files in ``folder`` block by block
