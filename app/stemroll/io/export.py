@@ -173,7 +173,7 @@ def open_stems(out_dir: str | Path, stems: Sequence[StemInfo], *, sample_rate: i
         finally:
             writer._abandon()
     warnings = [f"{t.name}: peaks at {20 * np.log10(writer.peak(i)):+.1f} dBFS and will clip in {bits}-bit PCM; "
-                "export as 32-bit float (--bits 32f) to keep it"
+                "export as 32-bit float WAV to keep it (on the command line: --bits 32f)"
                 for i, t in enumerate(targets) if subtype != "FLOAT" and writer.peak(i) > 1.0]
     writer.report = ExportReport(tuple(all_targets), tuple(warnings))
 

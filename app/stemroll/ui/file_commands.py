@@ -90,10 +90,11 @@ class FileCommands:
             self.choose_stems_folder()
 
     def choose_stems_folder(self) -> bool:
-        """Ask for a folder and separate straight to files there."""
+        """Ask for a folder and separate straight to files there, as 32-bit float WAV (nothing can
+        clip, and there is no export dialog on this route to choose a PCM depth)."""
         base = self.doc.audio_path or self.doc.project_path or Path.home() / "stems"
         folder = self.ask_folder("Folder for the stems", str(base.parent))
-        return bool(folder) and self.session.separate_to_folder(Path(folder))
+        return bool(folder) and self.session.separate_to_folder(Path(folder), bits="32f")
 
     def ask_folder(self, title: str, start: str) -> str:
         """A folder the user chooses ('' when cancelled); tests replace it."""
