@@ -60,13 +60,13 @@ class ArraySamples:
         return out
 
 
-def as_samples(audio) -> Samples:
-    """``audio`` itself when it is a ``Samples`` source, else ``ArraySamples(audio)`` (an array or memory map)."""
-    if isinstance(audio, np.ndarray):
-        return ArraySamples(audio)
-    if isinstance(audio, Samples):
+def as_samples(audio, *, dtype=None) -> Samples:
+    """``audio`` itself when it is a ``Samples`` source, else ``ArraySamples(audio)`` (an array or
+    memory map, (channels, n_samples) or (n_samples,)); ``dtype`` converts an array (float32 for
+    the separation; None keeps a memory map as it is)."""
+    if not isinstance(audio, np.ndarray) and isinstance(audio, Samples):
         return audio
-    return ArraySamples(np.asarray(audio))
+    return ArraySamples(np.asarray(audio, dtype=dtype))
 
 
 def read_frames(samples: Samples, cfg: STFTConfig, start: int, stop: int) -> tuple[np.ndarray, int]:

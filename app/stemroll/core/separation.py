@@ -22,7 +22,7 @@ from .nmf import NMFResult, NMFStep, nmf_steps, scale_activations
 from .params import SeparationParams
 from .priors import decay_prior_steps, note_spans
 from .refine import fine_stft_config, fine_templates, half_magnitude, refine_steps
-from .samples import ArraySamples, Samples
+from .samples import Samples, as_samples
 from .score import Note, NoteGroup
 from .segments import magnitude
 from .spectral import STFTConfig
@@ -257,9 +257,4 @@ def separate_steps(audio: np.ndarray, sample_rate: int, notes: Sequence[Note], g
 
 def audio_source(audio) -> Samples:
     """A ``Samples`` source for ``audio``; arrays become float32 (channels, n_samples)."""
-    if isinstance(audio, Samples) and not isinstance(audio, np.ndarray):
-        return audio
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    if audio.ndim != 2:
-        raise ValueError(f"audio must have shape (channels, n_samples), got {audio.shape}")
-    return ArraySamples(audio)
+    return as_samples(audio, dtype=np.float32)
