@@ -125,8 +125,14 @@ def v_constant(V: np.ndarray, *, kl: bool, chunk: int = 2048) -> float:
     """The part of the cost that depends on V only (float64).
 
     KL: sum(V log(V + eps) - V); Euclidean: 0.5 * sum(V^2). Computed in column chunks, in
-    float32 (V may be float16).
+    float32 (V may be float16); the KL one in one compiled sweep (``spectral_numba.kl_constant``)
+    when the kernels are loaded and V is Fortran-ordered (one spectrum per frame, as the engine
+    holds it).
     """
+    if kl and _KERNELS and V.flags.f_contiguous and V.dtype in (np.float32, np.float16):
+        from .spectral_numba import kl_constant
+
+        return float(kl_constant(_KERNELS.half_bits(V.T)))
     total = 0.0
     for i in range(0, V.shape[1], chunk):
         v = V[:, i: i + chunk].astype(np.float32)

@@ -202,20 +202,27 @@ def _bits_f32(typingctx, x):
 
 
 @njit(**_OPTS)
+def _log_f32(x):
+    """log(x) for a normal float32 x > 0, vectorisable: x = m * 2**e with m in [sqrt(1/2), sqrt(2)),
+    log m = 2 atanh((m - 1) / (m + 1)) by five terms of its series (relative error about 1e-7)."""
+    b = _f32_bits(x)
+    e = (b - np.int32(0x3F3504F3)) >> np.int32(23)
+    m = _bits_f32(np.int32(b - (e << np.int32(23))))
+    t = (m - np.float32(1.0)) / (m + np.float32(1.0))
+    t2 = t * t
+    lm = np.float32(2.0) * t * (np.float32(1.0) + t2 * (np.float32(1.0 / 3.0) + t2 * (
+        np.float32(0.2) + t2 * (np.float32(1.0 / 7.0) + t2 * np.float32(1.0 / 9.0)))))
+    return np.float32(e) * _LN2 + lm
+
+
+@njit(**_OPTS)
 def _ratio_log_row(v, w):
     """w <- v / w; returns sum(v * log(w)). w holds WH + eps (> 0)."""
     acc = np.float32(0.0)
     for f in range(w.shape[0]):
         x = w[f]
-        b = _f32_bits(x)  # x = m * 2**e with m in [sqrt(1/2), sqrt(2))
-        e = (b - np.int32(0x3F3504F3)) >> np.int32(23)
-        m = _bits_f32(np.int32(b - (e << np.int32(23))))
-        t = (m - np.float32(1.0)) / (m + np.float32(1.0))
-        t2 = t * t
-        lm = np.float32(2.0) * t * (np.float32(1.0) + t2 * (np.float32(1.0 / 3.0) + t2 * (
-            np.float32(0.2) + t2 * (np.float32(1.0 / 7.0) + t2 * np.float32(1.0 / 9.0)))))
         vf = _f32(v[f])
-        acc += vf * (np.float32(e) * _LN2 + lm)
+        acc += vf * _log_f32(x)
         w[f] = vf / x
     return acc
 
@@ -437,9 +444,11 @@ KERNELS = (h_pass_kl, w_num_kl, h_pass_eu, w_num_eu)
 def _compiled_versions() -> dict:
     """Kernel -> how many versions ``warm`` compiles (one per spectrogram type it is used with:
     float32 everywhere, and the float16 bits for the KL passes of the informed engine)."""
+    from . import spectral_numba as sn
     from .informed_numba import w_focus_kl
 
-    return {h_pass_kl: 2, w_num_kl: 1, h_pass_eu: 1, w_num_eu: 1, w_focus_kl: 2}
+    return {h_pass_kl: 2, w_num_kl: 1, h_pass_eu: 1, w_num_eu: 1, w_focus_kl: 2, sn.add_magnitudes: 1,
+            sn.to_half_bits: 1, sn.kl_constant: 2, sn.masked_spectra: 1, sn.overlap_add: 1}
 
 
 def compiled_on_disk() -> bool:
@@ -475,6 +484,22 @@ def warm() -> None:
         Hx, _ = passes.h(H.copy(), update=True, want_cost=True)
         passes.w(Hx)
         passes.close()
+    _warm_spectral(VT)
+
+
+def _warm_spectral(VT: np.ndarray) -> None:
+    """Compile ``spectral_numba``'s kernels for the types ``core.segments`` calls them with."""
+    from . import spectral_numba as sn
+
+    X = (VT + 1j * VT).astype(np.complex64)
+    out = np.empty(VT.shape, np.float32)
+    sn.add_magnitudes(sn.as_pairs(X), out, np.float32(0.5), True)
+    sn.to_half_bits(out, np.empty(VT.shape, np.uint16))
+    sn.kl_constant(VT)
+    sn.kl_constant(half_bits(VT.astype(np.float16)))
+    sn.masked_spectra(sn.as_pairs(X), np.stack([VT, VT]), np.float32(2.0), np.empty((1, *X.shape), np.complex64)
+                      .view(np.float32))
+    sn.overlap_add(VT, VT[0], np.zeros(VT.shape[0] * 2 + VT.shape[1], np.float32), 2)
 
 
 if __name__ == "__main__":  # python -m stemroll.core.nmf_numba: fill the on-disk cache

@@ -63,17 +63,26 @@ def stft_frames(x: np.ndarray, cfg: STFTConfig, *, start: int, stop: int, chunk_
         raise ValueError(f"stft expects a mono signal of shape (n,), got {x.shape}")
     if not 0 <= start <= stop:
         raise ValueError(f"frame range must satisfy 0 <= start <= stop, got {start}, {stop}")
-    out = np.empty((stop - start, cfg.n_bins), np.complex64)
     win = _window(cfg.n_fft)
+
+    def spectra(f0: int, f1: int) -> np.ndarray:
+        a, b = _frames_span(cfg, f0, f1)
+        if 0 <= a and b <= len(x) and x.dtype == np.float32:
+            seg = x[a:b]  # inside the signal: the frames are views of it
+        else:
+            seg = np.zeros(b - a, np.float32)
+            lo, hi = max(a, 0), min(b, len(x))
+            if hi > lo:
+                seg[lo - a: hi - a] = x[lo:hi]
+        frames = sliding_window_view(seg, cfg.n_fft)[:: cfg.hop_length][: f1 - f0]
+        return scipy.fft.rfft(frames * win, axis=1, workers=workers)
+
+    if stop - start <= chunk_frames:  # one chunk: its spectra are the result (no copy)
+        return (spectra(start, stop) if stop > start else np.empty((0, cfg.n_bins), np.complex64)).T
+    out = np.empty((stop - start, cfg.n_bins), np.complex64)
     for f0 in range(start, stop, chunk_frames):
         f1 = min(stop, f0 + chunk_frames)
-        a, b = _frames_span(cfg, f0, f1)
-        seg = np.zeros(b - a, np.float32)
-        lo, hi = max(a, 0), min(b, len(x))
-        if hi > lo:
-            seg[lo - a: hi - a] = x[lo:hi]
-        frames = sliding_window_view(seg, cfg.n_fft)[:: cfg.hop_length][: f1 - f0]
-        out[f0 - start: f1 - start] = scipy.fft.rfft(frames * win, axis=1, workers=workers)
+        out[f0 - start: f1 - start] = spectra(f0, f1)
     return out.T
 
 
@@ -98,13 +107,14 @@ def istft(X: np.ndarray, cfg: STFTConfig, *, length: int) -> np.ndarray:
 
 
 def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int, length: int,
-                 workers: int = 1) -> np.ndarray:
+                 workers: int = 1, kernels=None) -> np.ndarray:
     """Samples ``start .. start+length-1`` of the inverse STFT, from frames ``first_frame ..``.
 
     X: complex (n_bins, m) holds frames ``first_frame .. first_frame+m-1``. The result equals
     ``istft(X_full, cfg, length=...)[start:start+length]`` when X holds every frame of X_full
     that overlaps those samples (frames ``k`` with ``k*hop - n_fft/2 < start + length`` and
-    ``k*hop + n_fft/2 > start``; see ``frames_for_samples``). ``workers``: FFT threads.
+    ``k*hop + n_fft/2 > start``; see ``frames_for_samples``). ``workers``: FFT threads;
+    ``kernels``: ``core.spectral_numba`` to window and overlap-add in one sweep (or None).
     Returns float32 (length,).
     """
     if X.shape[0] != cfg.n_bins:
@@ -116,15 +126,18 @@ def istft_frames(X: np.ndarray, cfg: STFTConfig, *, first_frame: int, start: int
     total = (n_frames - 1) * hop + n_fft if n_frames else 0
     frames = scipy.fft.irfft(np.asarray(X, np.complex64).T, n=n_fft, axis=1, workers=workers)
     frames = frames.astype(np.float32, copy=False)
-    frames *= win
-    # Overlap-add in passes of frames that do not overlap each other: each pass is one strided add.
     step = -(-n_fft // hop)
     stride = step * hop
     y = np.zeros(total + stride, dtype=np.float32)
-    for r in range(min(step, n_frames)):
-        part = frames[r::step]
-        view = slice(r * hop, r * hop + stride * len(part))
-        y[view].reshape(len(part), stride)[:, :n_fft] += part
+    if kernels is not None:
+        kernels.overlap_add(frames, win, y, hop)
+    else:
+        frames *= win
+        # Overlap-add in passes of frames that do not overlap each other: each pass is one strided add.
+        for r in range(min(step, n_frames)):
+            part = frames[r::step]
+            view = slice(r * hop, r * hop + stride * len(part))
+            y[view].reshape(len(part), stride)[:, :n_fft] += part
     wsum = _window_sum_cached(n_fft, hop, n_frames) if n_frames <= 4096 else _window_sum(n_fft, hop, n_frames)
     out = np.zeros(length, dtype=np.float32)
     lo, hi = max(start, origin), min(start + length, origin + total)
