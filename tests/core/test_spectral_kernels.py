@@ -69,3 +69,14 @@ def test_kl_constant_equals_the_numpy_sum(dtype):
         v = V[:, i: i + 64].astype(np.float64)
         ref += float(np.sum(v * np.log(v + 1e-10) - v))
     assert v_constant(V, kl=True) == pytest.approx(ref, rel=2e-7)
+
+
+def test_prepare_loads_every_version_the_separation_calls():
+    from stemroll.core import nmf_numba
+    from stemroll.core.nmf_blocks import prepare_kernels
+
+    on_disk = nmf_numba.compiled_on_disk()
+    assert prepare_kernels() is on_disk
+    if on_disk:  # every kernel is loaded in each type it is called with: no load waits in a separation
+        for kernel, versions in nmf_numba._compiled_versions().items():
+            assert len(kernel.signatures) >= versions, kernel

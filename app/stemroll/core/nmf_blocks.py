@@ -173,6 +173,24 @@ def load_kernels(*, timeout_s: float = 900.0):
 _KERNELS = None  # the loaded module, False when unavailable, None before the first try
 
 
+def prepare_kernels() -> bool:
+    """Load every compiled kernel version the separation calls, when they are compiled on disk.
+
+    numba loads a kernel's machine code from its cache on the first call (about 0.7 s for all of
+    them, once per process); doing it here, e.g. while a recording is being opened, keeps it out
+    of the time between pressing Separate and the first cost. Does nothing (returns False) when
+    numba is missing or the cache is cold: compiling is left to ``load_kernels`` then.
+    """
+    try:
+        from . import nmf_numba
+    except Exception:  # noqa: BLE001 - no numba: the NumPy passes need no preparation
+        return False
+    if not nmf_numba.compiled_on_disk() or load_kernels() is None:
+        return False
+    nmf_numba.warm()  # tiny inputs of every type: loads each version, computes nothing of note
+    return True
+
+
 def template_support(WT: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each template's support: int64 (flo, fhi), (K + 1,) each, for WT (K, F) (a template per row).
 

@@ -13,6 +13,7 @@ from typing import Generator
 
 import numpy as np
 
+from ..core.nmf_blocks import prepare_kernels
 from ..core.params import SeparationParams
 from ..core.score import Note, NoteGroup, Score
 from ..core.separation import Progress, SeparationResult, separate_steps
@@ -63,6 +64,7 @@ def load_steps(*, audio_path: Path | None = None, midi_path: Path | None = None
         out.audio = load_audio(audio_path)
         yield Progress("analyse", 0.5, elapsed_s=time.perf_counter() - t0)
         out.display = display_spectrogram(out.audio.samples, out.audio.sample_rate)
+        prepare_kernels()  # the engine's compiled code, so that Separate starts at once
     yield Progress("done", 1.0, elapsed_s=time.perf_counter() - t0)
     return out
 
