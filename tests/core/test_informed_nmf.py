@@ -165,3 +165,13 @@ def test_bad_inputs_are_named():
         run(informed_nmf_steps(V, W0, H0, groups, focus=-1.0))
     with pytest.raises(ValueError, match="shapes"):
         run(informed_nmf_steps(V[:-1], W0, H0, groups))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_a_negative_spectrogram_value_is_refused_in_either_precision(dtype):
+    V, W0, H0, groups = _problem(2)
+    V = V.astype(dtype)
+    run(informed_nmf_steps(V, W0, H0, groups, iterations=1))  # zeros and positives are fine
+    V[7, 90] = -0.5
+    with pytest.raises(ValueError, match="nonnegative"):
+        run(informed_nmf_steps(V, W0, H0, groups, iterations=1))

@@ -38,11 +38,19 @@ def _check(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups: np.ndarra
         raise ValueError(f"shapes do not match: V {V.shape}, W {W0.shape}, H {H0.shape}")
     if len(comp_groups) != W0.shape[1]:
         raise ValueError(f"{len(comp_groups)} component groups for {W0.shape[1]} components")
-    negative_V = any(bool((V[:, i: i + 1024] < 0).any()) for i in range(0, V.shape[1], 1024))
+    negative_V = any(bool(_negative(V[:, i: i + 1024]).any()) for i in range(0, V.shape[1], 1024))
     if (W0 < 0).any() or (H0 < 0).any() or negative_V:
         raise ValueError("V, W and H must be nonnegative")
     if focus < 0:
         raise ValueError(f"focus must be >= 0, got {focus}")
+
+
+def _negative(V: np.ndarray) -> np.ndarray:
+    """V < 0 elementwise; float16 through its bits (a sign bit on anything but zero), which is
+    many times faster than a float16 comparison."""
+    if V.dtype == np.float16:
+        return V.view(np.uint16) > np.uint16(0x8000)
+    return V < 0
 
 
 def informed_nmf_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, comp_groups: np.ndarray, *,
