@@ -67,7 +67,9 @@ def test_the_estimate_follows_the_stages_of_an_hour_of_stereo():
     streamed = memory.separation_estimate(**common, streamed=True)
     assert dict(held.parts)["stems"] == 3 * 2 * 3600 * 44100 * 4 and held.total_bytes > 3.8e9
     assert "stems" not in dict(streamed.parts) and 1.3e9 < streamed.total_bytes < 2.5e9
-    assert 1.25e9 < dict(streamed.parts)["long-window magnitude"] < 1.35e9  # float16: as large as float32 V
+    # float16 at twice the bins is as large as float32 V: the analysis and the refinement peak alike
+    parts = dict(streamed.parts)
+    assert 1.25e9 < parts.get("long-window magnitude", parts.get("magnitude", 0)) < 1.35e9
     assert dict(streamed.parts)["engine"] == memory.ENGINE_RUNTIME
     long_window = memory.separation_estimate(**{**common, "params": SeparationParams(window_s=0.046)},
                                              streamed=True)  # 2048 then 8192: the refinement's magnitude is larger

@@ -139,8 +139,9 @@ def _analysis_segment(n_fft: int, hop: int, channels: int, f: int) -> int:
 
 
 def _engine_scratch(bins: int, frames: int) -> int:
-    """The factorisation's temporaries: chunks of up to 1024 frames (its cost's constant term)."""
-    return 13 * bins * min(frames, 1024) * F32 // 2
+    """The factorisation's temporaries besides its buffers: the check of V's sign, a boolean per
+    cell of up to 1024 frames (the cost's constant is one compiled sweep, with none)."""
+    return bins * min(frames, 1024)
 
 
 def _resynthesis_segment(n_fft: int, hop: int, channels: int, f: int, n_groups: int) -> int:

@@ -15,8 +15,9 @@ crossfade. What would otherwise hold several full-size copies is done here per s
   the caller can write them to files as they come.
 
 With the compiled kernels (``core.spectral_numba``) the elementwise work around the FFTs runs
-in single sweeps into preallocated results (magnitude and channel mean; masks and masked
-spectra; windowed overlap-add); without them NumPy does the same in separate passes.
+in single sweeps into preallocated results (magnitude and channel mean; the masks, in place of
+the models; masked spectra; windowed overlap-add); without them NumPy does the same in separate
+passes and temporaries.
 
 Peak memory is about V + H + the input audio + the spectra of the segments in flight (tens of
 MB each at the defaults). The audio is read through a ``core.samples.Samples`` source one
@@ -211,15 +212,16 @@ def resynthesis_blocks(audio, cfg: STFTConfig, masks: MaskFn, *, n_groups: int, 
 def _stems_fused(kern, G: np.ndarray, power: np.float32, read: np.ndarray, cfg: STFTConfig, k0: int, s0: int,
                  block: np.ndarray) -> None:
     """The group rows of ``block`` (n_groups + 1, C, m) from the groups' models G (n_groups + 1,
-    frames, n_bins) (``GroupMasks.models``): per channel, one sweep makes every group's masked
-    spectra (``spectral_numba.masked_spectra``) and one per group windows and overlap-adds."""
+    frames, n_bins) (``GroupMasks.models``), which become the masks in place: then per channel and
+    group one sweep masks the spectra and one windows and overlap-adds them."""
     n_groups, C, m = block.shape[0] - 1, block.shape[1], block.shape[2]
-    Y = np.empty((n_groups, G.shape[1], cfg.n_bins), np.complex64)
+    kern.soft_masks(G, power)
+    Y = np.empty((G.shape[1], cfg.n_bins), np.complex64)  # one masked copy at a time
     for c in range(C):
         X = block_stft(read, cfg, c, G.shape[1])
-        kern.masked_spectra(kern.as_pairs(X.T), G, power, Y.view(np.float32))
         for g in range(n_groups):
-            block[g, c] = istft_frames(Y[g].T, cfg, first_frame=k0, start=s0, length=m, kernels=kern)
+            kern.apply_mask(kern.as_pairs(X.T), G[g], kern.as_pairs(Y))
+            block[g, c] = istft_frames(Y.T, cfg, first_frame=k0, start=s0, length=m, kernels=kern)
 
 
 def resynthesise(audio, cfg: STFTConfig, masks: MaskFn, *, n_groups: int, segment_frames: int = 512,

@@ -79,35 +79,40 @@ def kl_constant(VT):
 
 
 @njit(**_OPTS)
-def masked_spectra(XP, models, power, out):
-    """Soft-masked spectra of every group but the last: for g < G - 1,
-    out[g] = X * G_g^p / (sum_h G_h^p + 1e-20), where models (G, m, F) are the groups' models
-    W_g H_g (the last: the residual's) and X, out[g] are pairs (m, 2F)."""
+def soft_masks(models, power):
+    """The alpha-Wiener masks in place of the models: models (G, m, F) holds the groups' models
+    W_g H_g (the last: the residual's); afterwards row g < G - 1 is G_g^p / (sum_h G_h^p + 1e-20)
+    and the last row is scratch."""
     G = models.shape[0]
-    F = models.shape[2]
-    buf = np.empty((G, F), np.float32)
     for k in range(models.shape[1]):
-        x = XP[k]
-        tot = buf[G - 1]  # the residual's power first, then the sum over groups into its place
-        r = models[G - 1, k]
-        for f in range(F):
-            tot[f] = _pow(r[f], power)
+        tot = models[G - 1, k]
+        for f in range(tot.shape[0]):
+            tot[f] = _pow(tot[f], power)
         for g in range(G - 1):
-            pg = buf[g]
             mg = models[g, k]
-            for f in range(F):
+            for f in range(mg.shape[0]):
                 v = _pow(mg[f], power)
-                pg[f] = v
+                mg[f] = v
                 tot[f] += v
-        for f in range(F):
+        for f in range(tot.shape[0]):
             tot[f] = np.float32(1.0) / (tot[f] + np.float32(1e-20))
         for g in range(G - 1):
-            pg = buf[g]
-            o = out[g, k]
-            for f in range(F):
-                m = pg[f] * tot[f]
-                o[2 * f] = x[2 * f] * m
-                o[2 * f + 1] = x[2 * f + 1] * m
+            mg = models[g, k]
+            for f in range(mg.shape[0]):
+                mg[f] *= tot[f]
+
+
+@njit(**_OPTS)
+def apply_mask(XP, M, out):
+    """out = X * M: spectra X and out as pairs (m, 2F), the mask M (m, F)."""
+    for k in range(M.shape[0]):
+        x = XP[k]
+        o = out[k]
+        mk = M[k]
+        for f in range(mk.shape[0]):
+            m = mk[f]
+            o[2 * f] = x[2 * f] * m
+            o[2 * f + 1] = x[2 * f + 1] * m
 
 
 @njit(**_OPTS)
@@ -130,4 +135,4 @@ def overlap_add(frames, win, y, hop):
             dst[i] += fr[i] * win[i]
 
 
-KERNELS = (add_magnitudes, to_half_bits, kl_constant, masked_spectra, overlap_add)
+KERNELS = (add_magnitudes, to_half_bits, kl_constant, soft_masks, apply_mask, overlap_add)
