@@ -31,7 +31,7 @@ from .threads import default_engine_threads
 from .unisons import UnisonRegion, unison_regions
 
 
-COST_EVERY = 5  # the informed engine computes its cost (a logarithm per cell) every 5th iteration
+COST_EVERY = 5  # the engines compute their cost (a logarithm per cell for KL) every 5th iteration
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def factorise_steps(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, params: Separ
         return nae_steps(V, W0, H0, divergence=params.divergence, iterations=params.iterations, tol=params.tol,
                          rng=rng)
     return nmf_steps(V, W0, H0, divergence=params.divergence, iterations=params.iterations, tol=params.tol,
-                     n_threads=n_threads)
+                     n_threads=n_threads, cost_every=COST_EVERY)
 
 
 def _focused(params: SeparationParams) -> bool:
