@@ -448,7 +448,7 @@ def _compiled_versions() -> dict:
     from .informed_numba import w_focus_kl
 
     return {h_pass_kl: 2, w_num_kl: 1, h_pass_eu: 1, w_num_eu: 1, w_focus_kl: 2, sn.add_magnitudes: 1,
-            sn.to_half_bits: 1, sn.kl_constant: 2, sn.soft_masks: 1, sn.apply_mask: 1, sn.overlap_add: 1}
+            sn.to_half_bits: 1, sn.kl_constant: 2, sn.soft_masks: 1, sn.apply_mask: 1, sn.overlap_add: 1, sn.interleave: 1, sn.interleave_pcm24: 1}
 
 
 def compiled_on_disk() -> bool:
@@ -500,6 +500,8 @@ def _warm_spectral(VT: np.ndarray) -> None:
     sn.soft_masks(np.stack([VT, VT]), np.float32(2.0))
     sn.apply_mask(sn.as_pairs(X), VT, sn.as_pairs(np.empty_like(X)))
     sn.overlap_add(VT, VT[0], np.zeros(VT.shape[0] * 2 + VT.shape[1], np.float32), 2)
+    sn.interleave(VT[0], np.empty((VT.shape[1], 2), np.float32), 1)
+    sn.interleave_pcm24(VT[0], np.empty((VT.shape[1], 2), np.int32), 1)
 
 
 if __name__ == "__main__":  # python -m stemroll.core.nmf_numba: fill the on-disk cache

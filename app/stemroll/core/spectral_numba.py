@@ -135,4 +135,41 @@ def overlap_add(frames, win, y, hop):
             dst[i] += fr[i] * win[i]
 
 
-KERNELS = (add_magnitudes, to_half_bits, kl_constant, soft_masks, apply_mask, overlap_add)
+@njit(**_EXACT)
+def interleave(x, out, c):
+    """out[:, c] = x (one channel, float32 (m,), into frame-major float32 (m, C)); returns
+    (sum of squares (float64), peak |x|) for the stem statistics."""
+    ss = 0.0
+    pk = np.float32(0.0)
+    for j in range(x.shape[0]):
+        v = x[j]
+        ss += np.float64(v) * np.float64(v)
+        pk = max(pk, abs(v))
+        out[j, c] = v
+    return ss, pk
+
+
+@njit(**_EXACT)
+def interleave_pcm24(x, out, c):
+    """As ``interleave`` into int32 (m, C): round(x * 2**31), clipped to int32, whose top 24 bits
+    a 24-bit PCM file keeps; the same samples libsndfile writes from float32 for WAV, which it
+    gets faster from int32."""
+    ss = 0.0
+    pk = np.float32(0.0)
+    top = np.float32(2147483647.0)  # 2**31 in float32
+    for j in range(x.shape[0]):
+        v = x[j]
+        ss += np.float64(v) * np.float64(v)
+        pk = max(pk, abs(v))
+        s = v * np.float32(2147483648.0)
+        if s >= top:
+            out[j, c] = np.int32(2147483647)
+        elif s <= -top:
+            out[j, c] = np.int32(-2147483648)
+        else:
+            out[j, c] = np.int32(np.rint(s))
+    return ss, pk
+
+
+KERNELS = (add_magnitudes, to_half_bits, kl_constant, soft_masks, apply_mask, overlap_add, interleave,
+           interleave_pcm24)

@@ -21,6 +21,7 @@ import soundfile as sf
 
 from ..core.params import SeparationParams
 from ..core.score import Score
+from ..core.segments import fused_kernels
 from ..core.separation import SeparationResult, Stem
 from .atomic import atomic_write_all
 from .errors import InputError
@@ -76,23 +77,40 @@ class StemWriter:
     warnings come. ``report`` is set once every file is in place.
     """
 
-    def __init__(self, files: list, n_stems: int, channels: int, folder: Path):
+    def __init__(self, files: list, n_stems: int, channels: int, folder: Path, *, wav24: bool = False):
         self._files, self._channels, self._folder = files, channels, folder  # files: opened by open_stems
         self.n_samples = 0
         self._sumsq = np.zeros(n_stems)
         self._peak = np.zeros(n_stems)
         self.report: ExportReport | None = None
+        self._kernels = fused_kernels()
+        self._wav24 = wav24  # 24-bit WAV: the kernels hand libsndfile int32, the same samples it makes from float
 
     def write(self, block: Sequence[np.ndarray]) -> None:
         if len(block) != len(self._sumsq):
             raise ValueError(f"a block of {len(block)} stems for {len(self._sumsq)} files")
         with _as_input_error(self._folder):
             for i, (f, a) in enumerate(zip(self._files, block)):
+                if self._kernels is not None and a.dtype == np.float32 and a.ndim == 2:
+                    f.write(self._interleaved(i, a))
+                    continue
                 if a.size:
                     self._sumsq[i] += float(np.sum(np.square(a, dtype=np.float64)))
                     self._peak[i] = max(self._peak[i], float(np.max(np.abs(a))))
                 f.write(np.ascontiguousarray(a.T))
         self.n_samples += block[0].shape[1] if len(block) else 0
+
+    def _interleaved(self, i: int, a: np.ndarray) -> np.ndarray:
+        """Stem ``i``'s block a (channels, m) frame-major for the file, its statistics taken on the way
+        (one compiled sweep per channel instead of a transposed copy and two reductions)."""
+        kern = self._kernels
+        out = np.empty((a.shape[1], a.shape[0]), np.int32 if self._wav24 else np.float32)
+        sweep = kern.interleave_pcm24 if self._wav24 else kern.interleave
+        for c in range(a.shape[0]):
+            ss, pk = sweep(np.ascontiguousarray(a[c]), out, c)
+            self._sumsq[i] += ss
+            self._peak[i] = max(self._peak[i], float(pk))
+        return out
 
     def rms(self, i: int) -> float:
         """RMS of stem ``i`` over everything written so far (all channels)."""
@@ -154,7 +172,7 @@ def open_stems(out_dir: str | Path, stems: Sequence[StemInfo], *, sample_rate: i
     # Every file or none: temporaries in the folder, renamed together at the end (rolled back on failure).
     with atomic_write_all(all_targets) as temps:
         files: list = []
-        writer = StemWriter(files, len(targets), channels, out)
+        writer = StemWriter(files, len(targets), channels, out, wav24=(fmt, subtype) == ("wav", "PCM_24"))
         try:
             with _as_input_error(out):
                 for t in targets:
