@@ -7,8 +7,10 @@ WORKDIR receives the synthetic recordings and stems. Prints: the BLAS kernel and
 float32 matmul peak; per-iteration times on the 180 s score-shaped job for the block engine,
 the dense reference update, scikit-learn's MU NMF and libfmp's ``nmf`` (ratios to the engine);
 the GFLOP/s the engine's products reach; scaling over 30/180/600 s; a whole 5-minute stereo
-44.1 kHz separation (load, STFT, 100 iterations, masks, stems written) and, with
-``--long-minutes``, the peak memory of a long separation (in a child process).
+44.1 kHz separation (load, STFT, 100 iterations, masks, stems written: the plain engine, the
+default model forced to 100 iterations and the defaults as shipped, on 1 and every thread; then
+``stemroll separate`` in three fresh processes) and, with ``--long-minutes``, the peak memory of
+a long separation (in a child process).
 
 Per-iteration times are marginal CPU times, (T(n2) - T(n1)) / (n2 - n1), single-threaded for
 every engine: on a shared machine CPU time is far steadier than wall time. Needs the ``bench``
