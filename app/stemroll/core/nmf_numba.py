@@ -484,24 +484,9 @@ def warm() -> None:
         Hx, _ = passes.h(H.copy(), update=True, want_cost=True)
         passes.w(Hx)
         passes.close()
-    _warm_spectral(VT)
+    from .spectral_numba import warm as warm_spectral
 
-
-def _warm_spectral(VT: np.ndarray) -> None:
-    """Compile ``spectral_numba``'s kernels for the types ``core.segments`` calls them with."""
-    from . import spectral_numba as sn
-
-    X = (VT + 1j * VT).astype(np.complex64)
-    out = np.empty(VT.shape, np.float32)
-    sn.add_magnitudes(sn.as_pairs(X), out, np.float32(0.5), True)
-    sn.to_half_bits(out, np.empty(VT.shape, np.uint16))
-    sn.kl_constant(VT)
-    sn.kl_constant(half_bits(VT.astype(np.float16)))
-    sn.soft_masks(np.stack([VT, VT]), np.float32(2.0))
-    sn.apply_mask(sn.as_pairs(X), VT, sn.as_pairs(np.empty_like(X)))
-    sn.overlap_add(VT, VT[0], np.zeros(VT.shape[0] * 2 + VT.shape[1], np.float32), 2)
-    sn.interleave(VT[0], np.empty((VT.shape[1], 2), np.float32), 1)
-    sn.interleave_pcm24(VT[0], np.empty((VT.shape[1], 2), np.int32), 1)
+    warm_spectral(VT)
 
 
 if __name__ == "__main__":  # python -m stemroll.core.nmf_numba: fill the on-disk cache

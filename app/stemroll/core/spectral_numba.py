@@ -171,5 +171,21 @@ def interleave_pcm24(x, out, c):
     return ss, pk
 
 
+def warm(VT: np.ndarray) -> None:
+    """Compile (or load) every kernel here for the types ``core.segments`` and ``io.export`` call
+    them with; VT: a small float32 (N, F) array (``nmf_numba.warm`` passes its own)."""
+    X = (VT + 1j * VT).astype(np.complex64)
+    out = np.empty(VT.shape, np.float32)
+    add_magnitudes(as_pairs(X), out, np.float32(0.5), True)
+    to_half_bits(out, np.empty(VT.shape, np.uint16))
+    kl_constant(VT)
+    kl_constant(VT.astype(np.float16).view(np.uint16))
+    soft_masks(np.stack([VT, VT]), np.float32(2.0))
+    apply_mask(as_pairs(X), VT, as_pairs(np.empty_like(X)))
+    overlap_add(VT, VT[0], np.zeros(VT.shape[0] * 2 + VT.shape[1], np.float32), 2)
+    interleave(VT[0], np.empty((VT.shape[1], 2), np.float32), 1)
+    interleave_pcm24(VT[0], np.empty((VT.shape[1], 2), np.int32), 1)
+
+
 KERNELS = (add_magnitudes, to_half_bits, kl_constant, soft_masks, apply_mask, overlap_add, interleave,
            interleave_pcm24)
