@@ -201,3 +201,21 @@ def test_each_step_carries_the_model_its_cost_is_of(engine):
     for step in gen:
         assert step.W.shape == W0.shape and step.H.shape == H0.shape
         assert step.cost == pytest.approx(cost(V, step.W @ step.H, "kl"), rel=1e-4)
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
+def test_compiled_passes_flush_denormals_only_while_they_run():
+    """The kernels count denormal entries as zero (flush-to-zero while they run) and give the
+    thread's floating-point mode back: NumPy afterwards still has IEEE denormals."""
+    from stemroll.core.informed_nmf import informed_nmf_steps
+
+    V, W0, H0 = score_problem(seed=8, duration_s=3.0)
+    W0 = W0.copy()
+    W0[W0 > 0] = np.maximum(W0[W0 > 0], np.float32(1e-3))
+    W0[5, W0[5] > 0] = np.float32(1e-40)  # one bin of denormals in every template that covers it
+    groups = np.arange(W0.shape[1]) % 3
+    for gen in (nmf_steps(V, W0, H0, iterations=3, tol=0, backend="numba"),
+                informed_nmf_steps(V, W0, H0, groups, iterations=3, tol=0, backend="numba")):
+        res = run(gen)
+        assert np.isfinite(res.costs).all() and np.isfinite(res.W).all() and np.isfinite(res.H).all()
+        assert np.float32(1e-20) * np.float32(1e-20) > 0  # 1e-40: still a denormal for NumPy here

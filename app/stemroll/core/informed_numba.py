@@ -29,13 +29,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .nmf_numba import (_EPS, _OPTS, TILE, _add_templates, _axpy_list, _axpy_rows, _f32, _gather_h, _model_rows,
-                        _sweep4)
+from .float_bits import _f32, flush_denormals, restore_fp
+from .nmf_numba import _EPS, _OPTS, TILE, _add_templates, _axpy_list, _axpy_rows, _gather_h, _model_rows, _sweep4
 
 
 @njit(**_OPTS)
 def w_focus_kl(VT, WTx, H, NUM, DEN, HS, bounds, bseg, sb, aidx, b_lo, b_hi, focus, hb, gw, flo, fhi):
     """Accumulate the focused KL template update's numerator and denominator over blocks b_lo .. b_hi - 1."""
+    fp = flush_denormals()
     F = WTx.shape[1]
     K = H.shape[0]
     for b in range(b_lo, b_hi):
@@ -144,6 +145,7 @@ def w_focus_kl(VT, WTx, H, NUM, DEN, HS, bounds, bseg, sb, aidx, b_lo, b_hi, foc
                         k = A[i]
                         _axpy2_rows(NUM[k], DEN[k], Hb, i, c, nc, R, G[q], flo[k], fhi[k])
                         i += 1
+    restore_fp(fp)
 
 
 @njit(**_OPTS)

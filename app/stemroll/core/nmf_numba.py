@@ -23,9 +23,9 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba import njit
+
+from .float_bits import _bits_f32, _f32, _f32_bits, flush_denormals, half_bits, restore_fp  # noqa: F401
 
 _OPTS = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
 _EPS = np.float32(1e-10)
@@ -153,52 +153,10 @@ def _eps_row(w):
         w[f] += _EPS
 
 
-def _f32(x):
-    """A spectrum value as float32: float32 as is; uint16 holds a float16's bits (see ``half_bits``)."""
-    raise NotImplementedError  # only called from compiled code, through the overload below
-
-
-@overload(_f32, jit_options=dict(fastmath=True))
-def _f32_overload(x):
-    if x == types.float32:
-        return lambda x: x
-    if x == types.uint16:
-        # A float16 >= 0 (finite, no sign bit): a normal half's exponent and mantissa move into
-        # float32's fields and the exponent is rebiased by 127 - 15 in the integer domain (a float
-        # rebias by 2**112 could overflow once fastmath reorders the products around it); a
-        # subnormal half is its mantissa times 2**-24. Exact, branch-free, vectorisable.
-        return lambda x: (_bits_f32((np.int32(x) << np.int32(13)) + np.int32(112 << 23)) if x >= np.uint16(0x400)
-                          else np.float32(x) * np.float32(2.0 ** -24))
-    return None
-
-
-def half_bits(V: np.ndarray) -> np.ndarray:
-    """A float16 array as the uint16 view the kernels read (numba has no float16 on the CPU).
-
-    The values must be nonnegative and finite (magnitudes; ``segments.magnitude`` clips them)."""
-    return V.view(np.uint16) if V.dtype == np.float16 else V
-
-
 @njit(**_OPTS)
 def _ratio_row(v, w):
     for f in range(w.shape[0]):
         w[f] = _f32(v[f]) / (w[f] + _EPS)
-
-
-@intrinsic
-def _f32_bits(typingctx, x):
-    """The bits of a float32 as an int32 (a bitcast, which LLVM vectorises)."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-    return types.int32(types.float32), codegen
-
-
-@intrinsic
-def _bits_f32(typingctx, x):
-    """The float32 whose bits are the int32 ``x``."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return types.float32(types.int32), codegen
 
 
 @njit(**_OPTS)
@@ -330,6 +288,7 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
     WTx (K + 1, F): the templates and a zero row K, which pads the active lists to multiples of 4;
     flo, fhi (K + 1,): each template's support (see ``_model_rows``).
     """
+    fp = flush_denormals()
     F = VT.shape[1]
     K = H.shape[0]
     WH = wh[: TILE * F].reshape((TILE, F))
@@ -358,6 +317,7 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
                     for j in range(nc):
                         Hn[k, n0 + c + j] = Hb[i + q, c + j] * s[q, j] * inv[k]
                 i += 2 if pair else 1
+    restore_fp(fp)
     return acc
 
 
@@ -365,6 +325,7 @@ def h_pass_kl(VT, WTx, H, Hn, bounds, aptr, aidx, b_lo, b_hi, inv, want_cost, hb
 def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh, flo, fhi):
     """NW (K, F) += the KL W-update numerator (R Hᵀ)ᵀ, with R = V / (WH + eps), on each template's
     support (elsewhere NW is left as it is: the template is zero there); WTx, flo, fhi as for h_pass_kl."""
+    fp = flush_denormals()
     F = VT.shape[1]
     K = H.shape[0]
     WH = wh[: TILE * F].reshape((TILE, F))
@@ -378,12 +339,14 @@ def w_num_kl(VT, WTx, H, NW, bounds, aptr, aidx, b_lo, b_hi, hb, wh, flo, fhi):
             nc = min(TILE, n1 - n0 - c)
             _model_rows(WTx, A, Hb, c, nc, WH, VT, n0 + c, True, flo, fhi)
             _axpy_list(NW, A, K, Hb, c, nc, WH, flo, fhi)
+    restore_fp(fp)
 
 
 @njit(**_OPTS)
 def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb, wh, flo, fhi):
     """Euclidean H update into Hn; returns (<V, WH>, ||WH||²) when ``want_cost``; the products
     Wᵀ V run over each template's support ``flo[k] .. fhi[k] - 1`` (see ``_model_rows``)."""
+    fp = flush_denormals()
     s = np.zeros((2, TILE), np.float32)
     cross = 0.0
     quad = 0.0
@@ -415,6 +378,7 @@ def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb,
                             quad += h * den
                         Hn[k, n0 + c + j] = h * s[q, j] / (den + _EPS)
                 i += 2 if pair else 1
+    restore_fp(fp)
     return cross, quad
 
 
@@ -422,6 +386,7 @@ def h_pass_eu(VT, WT, WtW, H, Hn, bounds, aptr, aidx, b_lo, b_hi, want_cost, hb,
 def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb, flo, fhi):
     """NW (K, F) += (V Hᵀ)ᵀ on each template's support (elsewhere the template is zero and stays
     so, whatever NW holds) and HHt (K, K) += H Hᵀ."""
+    fp = flush_denormals()
     for b in range(b_lo, b_hi):
         n0, n1 = bounds[b], bounds[b + 1]
         A = aidx[aptr[b]: aptr[b + 1]]
@@ -436,6 +401,7 @@ def w_num_eu(VT, H, NW, HHt, bounds, aptr, aidx, b_lo, b_hi, hb, flo, fhi):
                 for j in range(n1 - n0):
                     acc += Hb[i, j] * Hb[m, j]
                 HHt[A[i], A[m]] += acc
+    restore_fp(fp)
 
 
 KERNELS = (h_pass_kl, w_num_kl, h_pass_eu, w_num_eu)
@@ -447,8 +413,8 @@ def _compiled_versions() -> dict:
     from . import spectral_numba as sn
     from .informed_numba import w_focus_kl
 
-    return {h_pass_kl: 2, w_num_kl: 1, h_pass_eu: 1, w_num_eu: 1, w_focus_kl: 2, sn.add_magnitudes: 1,
-            sn.to_half_bits: 1, sn.kl_constant: 2, sn.soft_masks: 1, sn.apply_mask: 1, sn.overlap_add: 1, sn.interleave: 1, sn.interleave_pcm24: 1}
+    return {h_pass_kl: 2, w_num_kl: 1, h_pass_eu: 1, w_num_eu: 1, w_focus_kl: 2, sn.kl_constant: 2,
+            **{k: 1 for k in sn.KERNELS if k is not sn.kl_constant}}
 
 
 def compiled_on_disk() -> bool:

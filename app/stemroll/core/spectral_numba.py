@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .nmf_numba import _OPTS, _f32, _f32_bits, _log_f32, _bits_f32
+from .float_bits import _bits_f32, _f32, _f32_bits
+from .nmf_numba import _OPTS, _log_f32
 
 _EXACT = dict(cache=True, nogil=True, error_model="numpy")  # no fastmath: the rounding is the point
 _HALF_MAX = np.float32(65504.0)
